@@ -1,0 +1,1 @@
+{{ rejects_from(ref('cnf_customers__checked'), 'customer_id') }}

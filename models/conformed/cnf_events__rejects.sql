@@ -1,0 +1,1 @@
+{{ rejects_from(ref('cnf_events__checked'), 'event_id') }}

@@ -1,0 +1,1 @@
+{{ rejects_from(ref('cnf_order_items__checked'), 'order_item_id') }}

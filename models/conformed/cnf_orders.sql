@@ -1,0 +1,16 @@
+{{
+    latest_valid_versions(
+        checked_model=ref('cnf_orders__checked'),
+        key_column='order_id',
+        columns=[
+            'order_id', 'customer_id', 'store_id', 'order_status',
+            cents_to_currency('subtotal_cents') ~ ' as subtotal',
+            cents_to_currency('tax_paid_cents') ~ ' as tax_paid',
+            cents_to_currency('order_total_cents') ~ ' as order_total',
+            'ordered_at',
+            'cast(ordered_at as date) as order_date',
+            'coalesce(updated_at, ordered_at) as updated_at',
+        ],
+        version_order='coalesce(updated_at, ordered_at) desc',
+    )
+}}

@@ -1,0 +1,1 @@
+{{ rejects_from(ref('cnf_orders__checked'), 'order_id') }}

@@ -1,0 +1,8 @@
+{{
+    latest_valid_versions(
+        checked_model=ref('cnf_stores__checked'),
+        key_column='store_id',
+        columns=['store_id', 'store_name', 'tax_rate', 'opened_at'],
+        version_order='opened_at desc',
+    )
+}}

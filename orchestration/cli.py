@@ -1,0 +1,136 @@
+"""The `strata` command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from orchestration.settings import landing_dir, strata_home
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Strata: a layered analytics platform (dbt on DuckDB, orchestrated by Dagster).
+
+    Data lives in the data home, $STRATA_HOME (default: .strata/ in the repository).
+    """
+
+
+@main.command()
+@click.option("--start", required=True, callback=_parse_date, help="First batch date, YYYY-MM-DD.")
+@click.option("--days", required=True, type=click.IntRange(min=1), help="Number of daily batches.")
+@click.option("--seed", default=42, show_default=True, type=int, help="Same seed, same bytes.")
+@click.option("--orders-per-day", default=1000, show_default=True, type=click.IntRange(min=1))
+@click.option("--initial-customers", default=500, show_default=True, type=click.IntRange(min=1))
+@click.option("--new-customers-per-day", default=25, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--world-start",
+    callback=_parse_date,
+    help="Day the simulated world began (default: --start). Pass the same value to extend a history.",
+)
+@click.option(
+    "--new-column-from",
+    callback=_parse_date,
+    help="Schema drift: orders gain a `channel` column from this batch date on.",
+)
+@click.option("--late-rate", default=0.02, show_default=True, type=click.FloatRange(0, 1), help="Share of events collected 1-3 days late.")
+@click.option("--duplicate-rate", default=0.01, show_default=True, type=click.FloatRange(0, 1), help="Share of records delivered twice.")
+@click.option("--update-rate", default=0.01, show_default=True, type=click.FloatRange(0, 1), help="Share of customers whose profile changes per day.")
+@click.option("--malformed-rate", default=0.005, show_default=True, type=click.FloatRange(0, 1), help="Share of extra malformed rows.")
+@click.option("--no-noise", is_flag=True, help="Switch every kind of noise off.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr.")
+def generate(
+    start, days, seed, orders_per_day, initial_customers, new_customers_per_day, world_start,
+    new_column_from, late_rate, duplicate_rate, update_rate, malformed_rate, no_noise, progress,
+) -> None:
+    """Write synthetic daily landing batches (deterministic for a seed)."""
+    from orchestration.generator import GenerateOptions, GeneratorOptionError, NoiseOptions, generate as run
+
+    noise = NoiseOptions.none() if no_noise else NoiseOptions(
+        late_event_rate=late_rate,
+        duplicate_rate=duplicate_rate,
+        customer_update_rate=update_rate,
+        malformed_rate=malformed_rate,
+    )
+    try:
+        options = GenerateOptions(
+            start=start,
+            days=days,
+            seed=seed,
+            orders_per_day=orders_per_day,
+            initial_customers=initial_customers,
+            new_customers_per_day=new_customers_per_day,
+            world_start=world_start,
+            new_column_from=new_column_from,
+            noise=noise,
+        )
+        summary = run(landing_dir(), options, progress=progress)
+    except GeneratorOptionError as error:
+        raise click.UsageError(str(error)) from None
+    click.echo(f"landed {summary.batches} batches, {summary.rows:,} rows in {summary.seconds:.1f}s -> {landing_dir()}")
+
+
+@main.command("import-jafgen")
+@click.argument("source_dir", type=click.Path(path_type=Path))
+@click.option("--prefix", help="File name prefix jafgen used (its --pre); detected when omitted.")
+def import_jafgen_command(source_dir: Path, prefix: str | None) -> None:
+    """Turn the CSVs written by `jafgen` into landing batches."""
+    from orchestration.jafgen_import import JafgenImportError, import_jafgen
+
+    try:
+        summary = import_jafgen(source_dir, landing_dir(), prefix=prefix)
+    except JafgenImportError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"landed {summary.batches} batches, {summary.rows:,} rows, "
+        f"{summary.first_date} to {summary.last_date} -> {landing_dir()}"
+    )
+    if summary.orphan_items:
+        click.echo(f"warning: {summary.orphan_items} items had no order and went to the first batch", err=True)
+
+
+@main.command()
+@click.option("--start", callback=_parse_date, help="First batch date of the window (inclusive).")
+@click.option("--end", callback=_parse_date, help="End of the window (exclusive).")
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
+@click.option("--select", help="dbt selection, e.g. 'modeled' or 'fct_orders+'.")
+def build(start, end, full_refresh, select) -> None:
+    """Load the window's landing batches and build all four layers, then print a summary."""
+    from orchestration.build import build as run_build
+    from orchestration.build_summary import format_summary
+    from orchestration.dbt_invoke import Window
+    from orchestration.landing import LandingError
+
+    try:
+        window = Window(start, end)
+        report = run_build(strata_home(), window, full_refresh=full_refresh, select=select)
+    except (LandingError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    for key in report.incomplete_batches:
+        click.echo(f"warning: batch {key} has no manifest yet; left for a later run", err=True)
+    if report.layers:
+        click.echo(format_summary(report.layers))
+    for key, problems in sorted(report.corrupt_batches.items()):
+        for problem in problems:
+            click.echo(f"error: batch {key} not loaded: {problem}", err=True)
+    if report.dbt_error:
+        click.echo(f"error: dbt: {report.dbt_error}", err=True)
+    if not report.success:
+        click.echo("build failed", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
