@@ -36,22 +36,24 @@ def main(argv: list[str] | None = None) -> int:
         start=args.start, days=args.days, seed=args.seed, orders_per_day=args.orders_per_day,
         noise=NoiseOptions.none() if args.no_noise else NoiseOptions(),
     )
-    seconds, rows = [], 0
+    seconds, cpu, rows = [], [], 0
     for repeat in range(args.repeats):
         with tempfile.TemporaryDirectory(prefix="strata-bench-") as tmp:
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             summary = generate(Path(tmp) / "landing", options)
             elapsed = time.perf_counter() - began
+            cpu.append(time.process_time() - began_cpu)
         seconds.append(elapsed)
         rows = summary.rows
         print(f"run {repeat + 1}: {elapsed:.2f} s, {summary.rows:,} rows, {summary.batches} batches,"
-              f" {summary.rows / elapsed:,.0f} rows/s", flush=True)
+              f" {summary.rows / elapsed:,.0f} rows/s, {cpu[-1]:.2f} s CPU", flush=True)
     median = statistics.median(seconds)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(f"days={args.days} orders_per_day={args.orders_per_day} noise={'off' if args.no_noise else 'default'}")
     print(f"median seconds: {median:.2f}")
     print(f"rows: {rows:,}")
     print(f"rows/second: {rows / median:,.0f}")
+    print(f"median CPU seconds: {statistics.median(cpu):.2f} (a value near 2x wall means both cores were ours)")
     print(f"peak RSS: {peak_kib / 1024:.0f} MiB")
     if rows < 5_000_000:
         print("note: fewer than 5 million rows; raise --days or --orders-per-day for a representative run")

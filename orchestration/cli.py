@@ -45,24 +45,65 @@ def main() -> None:
     callback=_parse_date,
     help="Schema drift: orders gain a `channel` column from this batch date on.",
 )
-@click.option("--late-rate", default=0.02, show_default=True, type=click.FloatRange(0, 1), help="Share of events collected 1-3 days late.")
-@click.option("--duplicate-rate", default=0.01, show_default=True, type=click.FloatRange(0, 1), help="Share of records delivered twice.")
-@click.option("--update-rate", default=0.01, show_default=True, type=click.FloatRange(0, 1), help="Share of customers whose profile changes per day.")
-@click.option("--malformed-rate", default=0.005, show_default=True, type=click.FloatRange(0, 1), help="Share of extra malformed rows.")
+@click.option(
+    "--late-rate",
+    default=0.02,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of events collected 1-3 days late.",
+)
+@click.option(
+    "--duplicate-rate",
+    default=0.01,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of records delivered twice.",
+)
+@click.option(
+    "--update-rate",
+    default=0.01,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of customers whose profile changes per day.",
+)
+@click.option(
+    "--malformed-rate",
+    default=0.005,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of extra malformed rows.",
+)
 @click.option("--no-noise", is_flag=True, help="Switch every kind of noise off.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr.")
 def generate(
-    start, days, seed, orders_per_day, initial_customers, new_customers_per_day, world_start,
-    new_column_from, late_rate, duplicate_rate, update_rate, malformed_rate, no_noise, progress,
+    start,
+    days,
+    seed,
+    orders_per_day,
+    initial_customers,
+    new_customers_per_day,
+    world_start,
+    new_column_from,
+    late_rate,
+    duplicate_rate,
+    update_rate,
+    malformed_rate,
+    no_noise,
+    progress,
 ) -> None:
     """Write synthetic daily landing batches (deterministic for a seed)."""
-    from orchestration.generator import GenerateOptions, GeneratorOptionError, NoiseOptions, generate as run
+    from orchestration.generator import GenerateOptions, GeneratorOptionError, NoiseOptions
+    from orchestration.generator import generate as run
 
-    noise = NoiseOptions.none() if no_noise else NoiseOptions(
-        late_event_rate=late_rate,
-        duplicate_rate=duplicate_rate,
-        customer_update_rate=update_rate,
-        malformed_rate=malformed_rate,
+    noise = (
+        NoiseOptions.none()
+        if no_noise
+        else NoiseOptions(
+            late_event_rate=late_rate,
+            duplicate_rate=duplicate_rate,
+            customer_update_rate=update_rate,
+            malformed_rate=malformed_rate,
+        )
     )
     try:
         options = GenerateOptions(

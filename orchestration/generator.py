@@ -14,6 +14,7 @@ See ``docs/generator.md`` for the data contract.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -385,7 +386,8 @@ class _World:
             self.con.execute(f"""
                 INSERT INTO {table}
                 SELECT * REPLACE (pick({S_MALFORMED_KIND + off}, 0, k, {kinds_count}) AS mal)
-                FROM {table} WHERE copy = 0 AND mal = 0 AND rnd({S_MALFORMED + off}, 0, k) < {self.noise.malformed_rate!r}
+                FROM {table}
+                WHERE copy = 0 AND mal = 0 AND rnd({S_MALFORMED + off}, 0, k) < {self.noise.malformed_rate!r}
             """)
 
     # -- one origin day ----------------------------------------------------------------------
@@ -488,7 +490,8 @@ class _World:
                    CASE WHEN e = 0 THEN 1 WHEN e = m - 1 THEN 5 WHEN e = m - 2 THEN 4
                         WHEN e % 2 = 1 THEN 2 ELSE 3 END AS etype,
                    o_time({o}, j) - (m - 1 - e) * gap({o}, j)
-                       + CASE WHEN e < m - 1 THEN floor(rnd({S_EVENT_JITTER}, {o}, j * 16 + e) * gap({o}, j) / 2)::BIGINT
+                       + CASE WHEN e < m - 1
+                              THEN floor(rnd({S_EVENT_JITTER}, {o}, j * 16 + e) * gap({o}, j) / 2)::BIGINT
                               ELSE 0 END AS occurred_at,
                    CASE WHEN e > 0 AND e < m - 2 THEN item_sku({o}, j, (e - 1) // 2) END AS sku,
                    pick({S_LANDING_PAGE}, {o}, j, {n_pages}) AS page
@@ -503,7 +506,8 @@ class _World:
             INSERT INTO ev
             SELECT {akey}, false, floor(rnd({S_VISITOR}, {o}, s) * {visitor_pool})::BIGINT, s, e,
                    CASE WHEN e = 0 THEN 1 WHEN e <= npv THEN 2 ELSE 3 END,
-                   day_epoch({o}) + floor(rnd({S_ANON_START}, {o}, s) * 86400)::BIGINT + e * gap({o}, {_ANON_KEY_BASE} + s)
+                   day_epoch({o}) + floor(rnd({S_ANON_START}, {o}, s) * 86400)::BIGINT
+                       + e * gap({o}, {_ANON_KEY_BASE} + s)
                        + floor(rnd({S_EVENT_JITTER}, {o}, {akey}) * gap({o}, {_ANON_KEY_BASE} + s) / 2)::BIGINT,
                    CASE WHEN e > 0 THEN pick({S_EVENT_SKU}, {o}, s * 16 + least(e, npv), {len(SKUS)}) END,
                    pick({S_LANDING_PAGE}, {o}, {_ANON_KEY_BASE} + s, {n_pages})
@@ -541,7 +545,8 @@ class _World:
         parts = [select.format(o=o) + f" FROM {entity}_{o} WHERE deliver = {d}" for o in self._sources(d)]
         con.execute(f"COPY ({' UNION ALL '.join(parts)}) TO '{path}' ({fmt})")
 
-    def _noise_counts(self, con, entity: str, d: int, extra: dict[str, str], flags: tuple[str, ...] = ()) -> dict[str, int]:
+    def _noise_counts(self, con, entity: str, d: int, extra: dict[str, str],
+                      flags: tuple[str, ...] = ()) -> dict[str, int]:
         exprs = {"duplicates": "copy = 1", **extra}
         for number, kind in enumerate(MALFORMED_KINDS[entity], start=1):
             exprs[f"malformed_{kind}"] = f"mal = {number}"
@@ -549,11 +554,12 @@ class _World:
         union = " UNION ALL ".join(f"SELECT {columns} FROM {entity}_{o} WHERE deliver = {d}" for o in self._sources(d))
         select = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in exprs.values())
         values = con.execute(f"SELECT {select} FROM ({union})").fetchall()[0]
-        counts = dict(zip(exprs, (int(v) for v in values)))
+        counts = dict(zip(exprs, (int(v) for v in values), strict=True))
         return {key: counts[key] for key in NOISE_KEYS[entity]}
 
     def _bad_ts(self, entity: str) -> str:
-        return f"{_sql_list(BAD_TIMESTAMPS)}[pick({S_MALFORMED_TS + ENTITY_OFFSET[entity]}, 0, k, {len(BAD_TIMESTAMPS)})]"
+        stream = S_MALFORMED_TS + ENTITY_OFFSET[entity]
+        return f"{_sql_list(BAD_TIMESTAMPS)}[pick({stream}, 0, k, {len(BAD_TIMESTAMPS)})]"
 
     def write_customers(self, writer: BatchWriter, d: int, con=None) -> None:
         con = con or self.con
@@ -605,7 +611,8 @@ class _World:
         con = con or self.con
         skus = self.sku_list
         select = f"""
-            SELECT CASE WHEN mal = 1 THEN NULL ELSE uid({S_EVENT_ID}, {{o}}, k - {{o}}::BIGINT * {_KEY_SPACE}) END AS event_id,
+            SELECT CASE WHEN mal = 1 THEN NULL
+                        ELSE uid({S_EVENT_ID}, {{o}}, k - {{o}}::BIGINT * {_KEY_SPACE}) END AS event_id,
                    CASE WHEN conv THEN uid({S_DEVICE}, 0, who) ELSE uid({S_VISITOR}, 0, who) END AS anonymous_id,
                    CASE WHEN etype >= 4 THEN uid({S_CUSTOMER_ID}, 0, who) END AS customer_id,
                    {_sql_list(_EVENT_TYPES)}[etype] AS event_type,
@@ -708,10 +715,8 @@ def generate(landing: Path, options: GenerateOptions, progress: bool = False) ->
     finally:
         if pending is not None:
             pending.cancel()
-            try:
+            with contextlib.suppress(BaseException):  # the original error is already propagating
                 pending.result()
-            except BaseException:  # noqa: BLE001 - the original error is already propagating
-                pass
         executor.shutdown(wait=True)
         events_con.close()
         world.close()

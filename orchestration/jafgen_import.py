@@ -151,9 +151,7 @@ def locate_files(source_dir: Path, prefix: str | None = None) -> tuple[str, dict
                 break
         if len(prefixes) > 1:
             listed = ", ".join(repr(p) for p in sorted(prefixes))
-            raise JafgenImportError(
-                f"several jafgen file prefixes in {directory}: {listed}; pass the prefix to import"
-            )
+            raise JafgenImportError(f"several jafgen file prefixes in {directory}: {listed}; pass the prefix to import")
         prefix = prefixes.pop() if prefixes else "raw"
 
     paths = {entity: directory / f"{prefix}{_entity_suffix(entity)}" for entity in EXPECTED_COLUMNS}
@@ -286,7 +284,9 @@ def import_jafgen(source_dir: Path, landing: Path, prefix: str | None = None) ->
     for date in dates:
         items.ensure(date)  # every order date gets an items batch, header-only if need be
 
-    plan: list[tuple[str, dt.date, _Split]] = [(entity, first, _static(tables[entity], first)) for entity in STATIC_ENTITIES]
+    plan: list[tuple[str, dt.date, _Split]] = [
+        (entity, first, _static(tables[entity], first)) for entity in STATIC_ENTITIES
+    ]
     for date in dates:
         plan.append(("orders", date, orders))
         plan.append(("items", date, items))
@@ -295,7 +295,10 @@ def import_jafgen(source_dir: Path, landing: Path, prefix: str | None = None) ->
     if orphans:
         log.warning(
             "%s: %d item(s) reference an order missing from %s; landed in the first batch (%s)",
-            paths["items"], orphans, paths["orders"].name, first.isoformat(),
+            paths["items"],
+            orphans,
+            paths["orders"].name,
+            first.isoformat(),
         )
 
     landing = Path(landing)

@@ -21,8 +21,18 @@ pytestmark = pytest.mark.xdist_group("generated")
 START = dt.date(2024, 1, 1)
 DAYS = 10
 GENERATE_ARGS = (
-    "generate", "--start", START.isoformat(), "--days", str(DAYS), "--orders-per-day", "300",
-    "--malformed-rate", "0.02", "--duplicate-rate", "0.03", "--no-progress",
+    "generate",
+    "--start",
+    START.isoformat(),
+    "--days",
+    str(DAYS),
+    "--orders-per-day",
+    "300",
+    "--malformed-rate",
+    "0.02",
+    "--duplicate-rate",
+    "0.03",
+    "--no-progress",
 )
 LAYERS = ("raw", "conformed", "reference", "modeled")
 
@@ -35,8 +45,13 @@ NOISE_REASONS = {
     "malformed_unknown_store": "unknown_store",
 }
 ENTITY_MODELS = {
-    "customers": "customers", "stores": "stores", "products": "products", "supplies": "supplies",
-    "orders": "orders", "items": "order_items", "events": "events",
+    "customers": "customers",
+    "stores": "stores",
+    "products": "products",
+    "supplies": "supplies",
+    "orders": "orders",
+    "items": "order_items",
+    "events": "events",
 }
 
 
@@ -57,7 +72,11 @@ def test_build_passes_every_dbt_test_and_prints_a_per_layer_summary(built_home):
     home, built = built_home
     assert built.returncode == 0, built.output[-4000:]
     assert "ERROR=0" in built.stdout and "SKIP=0" in built.stdout
-    summary = {line.split()[0]: line.split()[1:] for line in built.stdout.splitlines() if line.split()[:1] and line.split()[0] in LAYERS}
+    summary = {
+        line.split()[0]: line.split()[1:]
+        for line in built.stdout.splitlines()
+        if line.split()[:1] and line.split()[0] in LAYERS
+    }
     assert set(summary) == set(LAYERS)
     for layer, (models, rows, _seconds) in summary.items():
         assert int(models) > 0, layer
@@ -66,7 +85,11 @@ def test_build_passes_every_dbt_test_and_prints_a_per_layer_summary(built_home):
 
 def test_schemas_are_named_after_the_layers(built_home):
     home, _ = built_home
-    tables = query(home, "select schema_name, table_name from duckdb_tables() union all select schema_name, view_name from duckdb_views() where not internal")
+    tables = query(
+        home,
+        "select schema_name, table_name from duckdb_tables()"
+        " union all select schema_name, view_name from duckdb_views() where not internal",
+    )
     schemas = collections.defaultdict(set)
     for schema, table in tables:
         schemas[schema].add(table)
@@ -94,7 +117,9 @@ def test_every_injected_malformed_row_is_quarantined_with_its_reason(built_home)
     assert injected, "the generator injected no malformed rows; the test would prove nothing"
     quarantined = collections.Counter()
     for model in ENTITY_MODELS.values():
-        for reason, count in query(home, f"select reject_reason, count(*) from conformed.cnf_{model}__rejects group by 1"):
+        for reason, count in query(
+            home, f"select reject_reason, count(*) from conformed.cnf_{model}__rejects group by 1"
+        ):
             quarantined[(model, reason)] = count
     assert quarantined == injected
 
@@ -113,7 +138,8 @@ def test_raw_rows_are_accounted_for_in_conformed(built_home):
     )
     [(rejected_in_raw,)] = query(
         home,
-        f"select count(*) from raw.raw_orders where {delivered} in (select delivered_record from conformed.cnf_orders__rejects)",
+        f"select count(*) from raw.raw_orders"
+        f" where {delivered} in (select delivered_record from conformed.cnf_orders__rejects)",
     )
     assert rejected_in_raw == rejected
     [(distinct_valid_rows,)] = query(
@@ -144,7 +170,9 @@ def test_reconciliation_test_fails_when_conformed_loses_a_row(built_home, tmp_pa
     copy_landing(home, tmp_path)
     shutil.copy(home / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
-        connection.execute("delete from conformed.cnf_orders where order_id = (select min(order_id) from conformed.cnf_orders)")
+        connection.execute(
+            "delete from conformed.cnf_orders where order_id = (select min(order_id) from conformed.cnf_orders)"
+        )
     from orchestration.dbt_invoke import invoke_dbt
 
     outcome = invoke_dbt(
@@ -160,7 +188,15 @@ def test_fct_order_items_carry_price_and_summed_supply_cost(built_home):
     price = dict(query(home, "select product_id, product_price from conformed.cnf_products"))
     rows = query(home, "select product_id, product_price, supply_cost from modeled.fct_order_items")
     assert len(rows) == query(home, "select count(*) from conformed.cnf_order_items")[0][0]
-    assert any(len(ids) > 1 for ids in [q for q in [query(home, "select supply_id, count(*) from conformed.cnf_supplies group by 1 having count(*) > 1")]])
+    assert any(
+        len(ids) > 1
+        for ids in [
+            q
+            for q in [
+                query(home, "select supply_id, count(*) from conformed.cnf_supplies group by 1 having count(*) > 1")
+            ]
+        ]
+    )
     for product_id, item_price, item_cost in rows:
         assert item_price == price[product_id]
         assert item_cost == supply_cost[product_id]
@@ -183,8 +219,22 @@ def test_fct_orders_follows_its_definition(built_home):
     assert len(orders) == query(home, "select count(*) from conformed.cnf_orders")[0][0]
     by_customer = collections.defaultdict(list)
     for row in orders:
-        (order_id, customer_id, ordered_at, subtotal, tax, total, cost, items_subtotal,
-         count_items, count_food, count_drink, is_food, is_drink, number) = row
+        (
+            order_id,
+            customer_id,
+            ordered_at,
+            subtotal,
+            tax,
+            total,
+            cost,
+            items_subtotal,
+            count_items,
+            count_food,
+            count_drink,
+            is_food,
+            is_drink,
+            number,
+        ) = row
         lines = items[order_id]
         assert total == subtotal + tax
         assert cost == sum((line[1] for line in lines), Decimal(0))
@@ -201,16 +251,21 @@ def test_fct_orders_follows_its_definition(built_home):
 
 def test_dim_customers_counts_completed_orders_only_and_keeps_customers_without_orders(built_home):
     home, _ = built_home
-    customers = {row[0]: row[1:] for row in query(
-        home,
-        """select customer_id, count_lifetime_orders, lifetime_spend_pretax, lifetime_tax_paid, lifetime_spend,
+    customers = {
+        row[0]: row[1:]
+        for row in query(
+            home,
+            """select customer_id, count_lifetime_orders, lifetime_spend_pretax, lifetime_tax_paid, lifetime_spend,
                   first_ordered_at, last_ordered_at, customer_type
            from modeled.dim_customers""",
-    )}
+        )
+    }
     assert set(customers) == {row[0] for row in query(home, "select customer_id from conformed.cnf_customers")}
     completed = collections.defaultdict(list)
     for customer_id, subtotal, tax, total, ordered_at in query(
-        home, "select customer_id, subtotal, tax_paid, order_total, ordered_at from modeled.fct_orders where order_status = 'completed'"
+        home,
+        "select customer_id, subtotal, tax_paid, order_total, ordered_at"
+        " from modeled.fct_orders where order_status = 'completed'",
     ):
         completed[customer_id].append((subtotal, tax, total, ordered_at))
     statuses = {row[0] for row in query(home, "select distinct order_status from modeled.fct_orders")}
@@ -233,7 +288,8 @@ def test_fct_daily_store_sales_sums_revenue_orders_per_store_and_day(built_home)
     home, _ = built_home
     expected = collections.defaultdict(lambda: [0, 0, Decimal(0), Decimal(0)])
     for store_id, order_date, status, items, subtotal, cost in query(
-        home, "select store_id, order_date, order_status, count_order_items, subtotal, order_cost from modeled.fct_orders"
+        home,
+        "select store_id, order_date, order_status, count_order_items, subtotal, order_cost from modeled.fct_orders",
     ):
         if status in ("placed", "completed"):
             entry = expected[(store_id, order_date)]
@@ -241,12 +297,16 @@ def test_fct_daily_store_sales_sums_revenue_orders_per_store_and_day(built_home)
             entry[1] += items
             entry[2] += subtotal
             entry[3] += cost
-    rows = query(home, "select store_id, sales_date, count_orders, count_items, revenue, cost, margin from modeled.fct_daily_store_sales")
+    rows = query(
+        home,
+        "select store_id, sales_date, count_orders, count_items, revenue, supply_cost, margin"
+        " from modeled.fct_daily_store_sales",
+    )
     assert len({(r[0], r[1]) for r in rows}) == len(rows)
-    for store_id, sales_date, count_orders, count_items, revenue, cost, margin in rows:
+    for store_id, sales_date, count_orders, count_items, revenue, supply_cost, margin in rows:
         want = expected.pop((store_id, sales_date), [0, 0, Decimal(0), Decimal(0)])
-        assert [count_orders, count_items, revenue, cost] == want
-        assert margin == revenue - cost
+        assert [count_orders, count_items, revenue, supply_cost] == want
+        assert margin == revenue - supply_cost
     assert not expected, f"store days with sales missing from fct_daily_store_sales: {sorted(expected)[:3]}"
 
 
@@ -258,14 +318,32 @@ def test_relanding_a_batch_replaces_it_instead_of_adding_to_it(built_home, tmp_p
     day = START + dt.timedelta(days=4)
     [(before,)] = query(tmp_path, f"select count(*) from raw.raw_orders where _batch_date = '{day}'")
     relanded = run_strata(
-        tmp_path, "generate", "--start", day.isoformat(), "--days", "1", "--world-start", START.isoformat(),
-        "--orders-per-day", "150", "--no-progress",
+        tmp_path,
+        "generate",
+        "--start",
+        day.isoformat(),
+        "--days",
+        "1",
+        "--world-start",
+        START.isoformat(),
+        "--orders-per-day",
+        "150",
+        "--no-progress",
     )
     assert relanded.returncode == 0, relanded.output
     manifest = json.loads((tmp_path / "landing" / "orders" / day.isoformat() / "_manifest.json").read_text())
     announced = manifest["files"][0]["rows"]
     assert announced != before
-    again = run_strata(tmp_path, "build", "--select", "raw", "--start", day.isoformat(), "--end", (day + dt.timedelta(days=1)).isoformat())
+    again = run_strata(
+        tmp_path,
+        "build",
+        "--select",
+        "raw",
+        "--start",
+        day.isoformat(),
+        "--end",
+        (day + dt.timedelta(days=1)).isoformat(),
+    )
     assert again.returncode == 0, again.output[-3000:]
     [(after,)] = query(tmp_path, f"select count(*) from raw.raw_orders where _batch_date = '{day}'")
     assert after == announced

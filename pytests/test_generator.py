@@ -114,9 +114,11 @@ def test_different_seed_differs(tmp_path):
     generate(tmp_path / "a", options(days=2, seed=1))
     generate(tmp_path / "b", options(days=2, seed=2))
     for entity in DAILY:
-        assert file_of(tmp_path / "a", entity, START).read_bytes() != file_of(tmp_path / "b", entity, START).read_bytes()
+        a, b = file_of(tmp_path / "a", entity, START), file_of(tmp_path / "b", entity, START)
+        assert a.read_bytes() != b.read_bytes()
     # Reference data does not depend on the seed.
-    assert file_of(tmp_path / "a", "stores", START).read_bytes() == file_of(tmp_path / "b", "stores", START).read_bytes()
+    a, b = file_of(tmp_path / "a", "stores", START), file_of(tmp_path / "b", "stores", START)
+    assert a.read_bytes() == b.read_bytes()
 
 
 @pytest.mark.parametrize("split", [2, LOOKBACK_DAYS + 2])
@@ -329,7 +331,7 @@ def test_events_of_converting_sessions(clean):
     for device_events in by_device.values():
         device_events.sort(key=lambda e: (e["occurred_at"], e["event_id"]))
         current = [device_events[0]]
-        for prev, event in zip(device_events, device_events[1:]):
+        for prev, event in zip(device_events, device_events[1:], strict=False):
             if parse_ts(event["occurred_at"]) - parse_ts(prev["occurred_at"]) >= dt.timedelta(minutes=30):
                 sessions.append(current)
                 current = []
@@ -411,9 +413,8 @@ def test_noise_counts_match_files(noisy, store_info):
             for row in malformed:
                 if not row[key]:
                     expected["malformed_null_key"] += 1
-                elif entity == "orders" and parse_ts(row["ordered_at"]) is None:
-                    expected["malformed_bad_timestamp"] += 1
-                elif entity == "events" and parse_ts(row["occurred_at"]) is None:
+                elif entity in ("orders", "events") and parse_ts(
+                        row["ordered_at" if entity == "orders" else "occurred_at"]) is None:
                     expected["malformed_bad_timestamp"] += 1
                 elif entity == "orders" and int(row["subtotal"]) < 0:
                     expected["malformed_negative_amount"] += 1

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,10 +22,10 @@ from orchestration.landing import (
     iter_batches,
     verify_batch,
 )
+from pytests.conftest import CUSTOM_PREFIX
 
 ENTITIES = ("customers", "orders", "items", "products", "stores", "supplies")
 STATIC = ("customers", "stores", "products", "supplies")
-from pytests.conftest import CUSTOM_PREFIX
 
 pytestmark = pytest.mark.xdist_group("jafgen")
 
@@ -254,7 +252,9 @@ def test_synthetic_delivery(tmp_path, landing, caplog):
     source = write_delivery(tmp_path / "jaffle-data")
     summary = import_jafgen(tmp_path, landing)
     first, last = dt.date(2020, 1, 1), dt.date(2020, 1, 3)
-    assert summary == ImportSummary(batches=8, rows=3 + 4 + 5 + 2 + 1 + 1, first_date=first, last_date=last, orphan_items=1)
+    assert summary == ImportSummary(
+        batches=8, rows=3 + 4 + 5 + 2 + 1 + 1, first_date=first, last_date=last, orphan_items=1
+    )
     assert "1 item(s)" in caplog.text
 
     orders = landed(landing, "orders")
@@ -293,7 +293,17 @@ def test_delivered_status_and_updated_at_are_kept(tmp_path, landing):
     write_delivery(tmp_path, tables={"orders": orders, "items": [["id", "order_id", "sku"]]})
     import_jafgen(tmp_path, landing)
     header, rows = landed(landing, "orders")[dt.date(2020, 1, 1)]
-    assert header == ["id", "customer", "ordered_at", "store_id", "subtotal", "tax_paid", "order_total", "status", "updated_at"]
+    assert header == [
+        "id",
+        "customer",
+        "ordered_at",
+        "store_id",
+        "subtotal",
+        "tax_paid",
+        "order_total",
+        "status",
+        "updated_at",
+    ]
     assert rows == [
         ["o1", "c1", "2020-01-01T10:00:00", "s1", "1", "0", "1", "returned", "2020-01-05T00:00:00"],
         ["o2", "c1", "2020-01-01T11:00:00", "s1", "1", "0", "1", "completed", "2020-01-01T11:00:00"],

@@ -21,17 +21,41 @@ def dbt_build(project: Path, home: Path, select: str) -> subprocess.CompletedPro
     }
     return subprocess.run(
         [str(BIN / "dbt"), "build", "--select", select, "--project-dir", str(project), "--profiles-dir", str(project)],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
 @pytest.mark.parametrize(
     ("folder", "name", "sql", "message"),
     [
-        ("modeled", "fct_from_raw", "select * from {{ ref('raw_orders') }}", "modeled model fct_from_raw reads raw raw_orders"),
-        ("conformed", "cnf_from_source", "select * from {{ source('landing', 'orders') }}", "conformed model cnf_from_source reads source orders"),
-        ("reference", "ref_from_modeled", "select * from {{ ref('fct_orders') }}", "reference model ref_from_modeled reads modeled fct_orders"),
-        ("raw", "raw_from_conformed", "select * from {{ ref('cnf_orders') }}", "raw model raw_from_conformed reads conformed cnf_orders"),
+        (
+            "modeled",
+            "fct_from_raw",
+            "select * from {{ ref('raw_orders') }}",
+            "modeled model fct_from_raw reads raw raw_orders",
+        ),
+        (
+            "conformed",
+            "cnf_from_source",
+            "select * from {{ source('landing', 'orders') }}",
+            "conformed model cnf_from_source reads source orders",
+        ),
+        (
+            "reference",
+            "ref_from_modeled",
+            "select * from {{ ref('fct_orders') }}",
+            "reference model ref_from_modeled reads modeled fct_orders",
+        ),
+        (
+            "raw",
+            "raw_from_conformed",
+            "select * from {{ ref('cnf_orders') }}",
+            "raw model raw_from_conformed reads conformed cnf_orders",
+        ),
     ],
 )
 def test_reading_a_forbidden_layer_fails_the_build(project_copy_factory, tmp_path, folder, name, sql, message):

@@ -35,7 +35,10 @@ typed as (
         ---------- delivered values, for checks and the quarantine
         occurred_at as delivered_occurred_at,
         collected_at as delivered_collected_at,
-        {%- set event_columns = ['event_id', 'anonymous_id', 'customer_id', 'event_type', 'occurred_at', 'collected_at', 'page_path', 'sku', 'order_id'] %}
+        {%- set event_columns = [
+            'event_id', 'anonymous_id', 'customer_id', 'event_type', 'occurred_at', 'collected_at',
+            'page_path', 'sku', 'order_id',
+        ] %}
         {{ delivered_record(event_columns) }} as delivered_record,
         {{ row_hash(event_columns) }} as row_hash,
 

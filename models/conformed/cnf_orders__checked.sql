@@ -42,8 +42,11 @@ typed as (
         subtotal as delivered_subtotal,
         tax_paid as delivered_tax_paid,
         order_total as delivered_order_total,
-        {{ delivered_record(['id', 'customer', 'ordered_at', 'store_id', 'subtotal', 'tax_paid', 'order_total', 'status', 'updated_at']) }} as delivered_record,
-        {{ row_hash(['id', 'customer', 'ordered_at', 'store_id', 'subtotal', 'tax_paid', 'order_total', 'status', 'updated_at']) }} as row_hash,
+        {%- set order_columns = [
+            'id', 'customer', 'ordered_at', 'store_id', 'subtotal', 'tax_paid', 'order_total', 'status', 'updated_at',
+        ] %}
+        {{ delivered_record(order_columns) }} as delivered_record,
+        {{ row_hash(order_columns) }} as row_hash,
 
         ---------- load metadata
         _batch_date as source_batch_date,

@@ -8,8 +8,8 @@ orders as (
     select * from {{ ref('fct_orders') }}
 ),
 
-{#- Lifetime figures count completed orders only: placed orders may still be cancelled, and
-    cancelled or returned ones were refunded. -#}
+{# Lifetime figures count completed orders only: placed orders may still be cancelled, and
+    cancelled or returned ones were refunded. #}
 completed_order_summary as (
     select
         customer_id,

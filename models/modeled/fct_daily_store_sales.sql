@@ -46,7 +46,7 @@ daily_sales as (
         sum(case when order_statuses.counts_as_revenue then orders.count_order_items else 0 end) as count_items,
         sum(case when order_statuses.counts_as_revenue then orders.subtotal else 0 end) as revenue,
         sum(case when order_statuses.counts_as_revenue then orders.tax_paid else 0 end) as tax_paid,
-        sum(case when order_statuses.counts_as_revenue then orders.order_cost else 0 end) as cost,
+        sum(case when order_statuses.counts_as_revenue then orders.order_cost else 0 end) as supply_cost,
         sum(case when orders.order_status = 'cancelled' then 1 else 0 end) as count_cancelled_orders,
         sum(case when orders.order_status = 'returned' then 1 else 0 end) as count_returned_orders
     from orders
@@ -65,8 +65,8 @@ final as (
         cast(coalesce(daily_sales.count_items, 0) as bigint) as count_items,
         cast(coalesce(daily_sales.revenue, 0) as decimal(18, 2)) as revenue,
         cast(coalesce(daily_sales.tax_paid, 0) as decimal(18, 2)) as tax_paid,
-        cast(coalesce(daily_sales.cost, 0) as decimal(18, 2)) as cost,
-        cast(coalesce(daily_sales.revenue, 0) - coalesce(daily_sales.cost, 0) as decimal(18, 2)) as margin,
+        cast(coalesce(daily_sales.supply_cost, 0) as decimal(18, 2)) as supply_cost,
+        cast(coalesce(daily_sales.revenue, 0) - coalesce(daily_sales.supply_cost, 0) as decimal(18, 2)) as margin,
         cast(coalesce(daily_sales.count_cancelled_orders, 0) as bigint) as count_cancelled_orders,
         cast(coalesce(daily_sales.count_returned_orders, 0) as bigint) as count_returned_orders,
 
@@ -75,7 +75,7 @@ final as (
     from store_days
     left join daily_sales
         on store_days.store_id = daily_sales.store_id
-        and store_days.sales_date = daily_sales.sales_date
+            and store_days.sales_date = daily_sales.sales_date
 )
 
 select * from final

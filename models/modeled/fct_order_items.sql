@@ -20,7 +20,7 @@ supplies as (
     select * from {{ ref('cnf_supplies') }}
 ),
 
-{#- A product's supply cost is the sum of every supply listed for its sku. -#}
+{# A product's supply cost is the sum of every supply listed for its sku. #}
 product_supply_costs as (
     select
         product_id,

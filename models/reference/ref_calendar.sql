@@ -3,7 +3,10 @@
 with
 
 days as (
-    {{ day_spine(strata_checked_date(var('calendar_start'), 'calendar_start'), strata_checked_date(var('calendar_end'), 'calendar_end')) }}
+    {{ day_spine(
+        strata_checked_date(var('calendar_start'), 'calendar_start'),
+        strata_checked_date(var('calendar_end'), 'calendar_end'),
+    ) }}
 ),
 
 final as (

@@ -1,0 +1,82 @@
+"""The landing contract: atomic batches, manifests, and detection of damaged files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from orchestration.landing import MANIFEST_NAME, BatchWriter, LandingError, iter_batches, verify_batch
+
+DAY = dt.date(2024, 3, 1)
+CSV = "id,name\n1,a\n2,b\n"
+
+
+def land(landing, text=CSV, entity="customers", day=DAY):
+    with BatchWriter(landing, entity, day, producer="test") as batch:
+        batch.path_for("customers.csv").write_text(text)
+        batch.noise = {"duplicates": 1}
+    return next(b for b in iter_batches(landing) if b.entity == entity and b.batch_date == day)
+
+
+def test_a_batch_appears_whole_with_a_manifest_of_rows_bytes_and_checksum(tmp_path):
+    batch = land(tmp_path)
+    manifest = json.loads((batch.path / MANIFEST_NAME).read_text())
+    assert manifest["files"] == [
+        {"name": "customers.csv", "rows": 2, "bytes": len(CSV), "sha256": manifest["files"][0]["sha256"]}
+    ]
+    assert manifest["noise"] == {"duplicates": 1}
+    assert verify_batch(batch) == []
+    assert [p.name for p in (tmp_path / "customers").iterdir()] == [DAY.isoformat()]
+
+
+def test_a_failed_write_leaves_the_previous_batch_untouched(tmp_path):
+    land(tmp_path)
+    with pytest.raises(RuntimeError), BatchWriter(tmp_path, "customers", DAY, producer="test") as batch:
+        batch.path_for("customers.csv").write_text("id,name\n9,z\n")
+        raise RuntimeError("producer died")
+    assert (tmp_path / "customers" / DAY.isoformat() / "customers.csv").read_text() == CSV
+    assert [p.name for p in (tmp_path / "customers").iterdir()] == [DAY.isoformat()]
+
+
+def test_relanding_swaps_the_batch(tmp_path):
+    land(tmp_path)
+    batch = land(tmp_path, text="id,name\n3,c\n")
+    assert (batch.path / "customers.csv").read_text() == "id,name\n3,c\n"
+    assert json.loads((batch.path / MANIFEST_NAME).read_text())["files"][0]["rows"] == 1
+
+
+def test_a_truncated_file_is_named(tmp_path):
+    batch = land(tmp_path)
+    (batch.path / "customers.csv").write_text(CSV[:-4])
+    [problem] = verify_batch(batch)
+    assert str(batch.path / "customers.csv") in problem and "truncated" in problem
+
+
+def test_a_file_changed_in_place_is_caught_by_its_checksum(tmp_path):
+    batch = land(tmp_path)
+    (batch.path / "customers.csv").write_text(CSV.replace("a", "x"))
+    [problem] = verify_batch(batch)
+    assert "checksum" in problem
+
+
+def test_a_batch_without_manifest_is_reported_as_still_landing(tmp_path):
+    (tmp_path / "orders" / "2024-03-02").mkdir(parents=True)
+    [batch] = iter_batches(tmp_path)
+    [problem] = verify_batch(batch)
+    assert "no _manifest.json" in problem
+
+
+def test_window_bounds_are_half_open(tmp_path):
+    for offset in range(3):
+        land(tmp_path, day=DAY + dt.timedelta(days=offset))
+    dates = [b.batch_date for b in iter_batches(tmp_path, DAY, DAY + dt.timedelta(days=2))]
+    assert dates == [DAY, DAY + dt.timedelta(days=1)]
+
+
+def test_unknown_entity_and_missing_landing_are_refused(tmp_path):
+    with pytest.raises(LandingError, match="unknown entity 'widgets'"):
+        BatchWriter(tmp_path, "widgets", DAY, producer="test")
+    with pytest.raises(LandingError, match="landing directory not found"):
+        list(iter_batches(tmp_path / "missing"))
