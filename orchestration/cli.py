@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from pathlib import Path
@@ -20,6 +21,25 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
 
 
+def _generator_default(options_class: type, field_name: str):
+    """The generator's own default, so the CLI and the library never drift apart."""
+    return next(f.default for f in dataclasses.fields(options_class) if f.name == field_name)
+
+
+def _rate_option(flag: str, noise_field: str, help_text: str):
+    from orchestration.generator import NoiseOptions
+
+    default = _generator_default(NoiseOptions, noise_field)
+    return click.option(flag, default=default, show_default=True, type=click.FloatRange(0, 1), help=help_text)
+
+
+def _count_option(flag: str, options_field: str, minimum: int, help_text: str):
+    from orchestration.generator import GenerateOptions
+
+    default = _generator_default(GenerateOptions, options_field)
+    return click.option(flag, default=default, show_default=True, type=click.IntRange(min=minimum), help=help_text)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Strata: a layered analytics platform (dbt on DuckDB, orchestrated by Dagster).
@@ -31,10 +51,10 @@ def main() -> None:
 @main.command()
 @click.option("--start", required=True, callback=_parse_date, help="First batch date, YYYY-MM-DD.")
 @click.option("--days", required=True, type=click.IntRange(min=1), help="Number of daily batches.")
-@click.option("--seed", default=42, show_default=True, type=int, help="Same seed, same bytes.")
-@click.option("--orders-per-day", default=1000, show_default=True, type=click.IntRange(min=1))
-@click.option("--initial-customers", default=500, show_default=True, type=click.IntRange(min=1))
-@click.option("--new-customers-per-day", default=25, show_default=True, type=click.IntRange(min=0))
+@_count_option("--seed", "seed", 0, "Same seed, same bytes.")
+@_count_option("--orders-per-day", "orders_per_day", 1, "Orders per day (varies by about 10% day to day).")
+@_count_option("--initial-customers", "initial_customers", 1, "Customers in the first batch.")
+@_count_option("--new-customers-per-day", "new_customers_per_day", 0, "Customers signing up each day.")
 @click.option(
     "--world-start",
     callback=_parse_date,
@@ -45,34 +65,10 @@ def main() -> None:
     callback=_parse_date,
     help="Schema drift: orders gain a `channel` column from this batch date on.",
 )
-@click.option(
-    "--late-rate",
-    default=0.02,
-    show_default=True,
-    type=click.FloatRange(0, 1),
-    help="Share of events collected 1-3 days late.",
-)
-@click.option(
-    "--duplicate-rate",
-    default=0.01,
-    show_default=True,
-    type=click.FloatRange(0, 1),
-    help="Share of records delivered twice.",
-)
-@click.option(
-    "--update-rate",
-    default=0.01,
-    show_default=True,
-    type=click.FloatRange(0, 1),
-    help="Share of customers whose profile changes per day.",
-)
-@click.option(
-    "--malformed-rate",
-    default=0.005,
-    show_default=True,
-    type=click.FloatRange(0, 1),
-    help="Share of extra malformed rows.",
-)
+@_rate_option("--late-rate", "late_event_rate", "Share of events collected 1-3 days late.")
+@_rate_option("--duplicate-rate", "duplicate_rate", "Share of records delivered twice.")
+@_rate_option("--update-rate", "customer_update_rate", "Share of customers whose profile changes per day.")
+@_rate_option("--malformed-rate", "malformed_rate", "Share of extra malformed rows.")
 @click.option("--no-noise", is_flag=True, help="Switch every kind of noise off.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr.")
 def generate(

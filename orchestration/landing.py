@@ -31,6 +31,38 @@ ENTITY_FILES: dict[str, str] = {
     "events": "events.jsonl",
 }
 
+# entity -> the columns producers deliver, in order. models/raw/__sources.yml declares the same
+# (a test keeps them equal); producers may add columns after these (schema drift), never drop one.
+ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customers": ("id", "name", "email", "updated_at"),
+    "stores": ("id", "name", "opened_at", "tax_rate"),
+    "products": ("sku", "name", "type", "price", "description"),
+    "supplies": ("id", "name", "cost", "perishable", "sku"),
+    "orders": (
+        "id",
+        "customer",
+        "ordered_at",
+        "store_id",
+        "subtotal",
+        "tax_paid",
+        "order_total",
+        "status",
+        "updated_at",
+    ),
+    "items": ("id", "order_id", "sku"),
+    "events": (
+        "event_id",
+        "anonymous_id",
+        "customer_id",
+        "event_type",
+        "occurred_at",
+        "collected_at",
+        "page_path",
+        "sku",
+        "order_id",
+    ),
+}
+
 _HASH_CHUNK = 1 << 20
 
 

@@ -17,6 +17,7 @@ from orchestration.jafgen_import import (
     import_jafgen,
 )
 from orchestration.landing import (
+    ENTITY_COLUMNS,
     ENTITY_FILES,
     MANIFEST_NAME,
     iter_batches,
@@ -293,17 +294,7 @@ def test_delivered_status_and_updated_at_are_kept(tmp_path, landing):
     write_delivery(tmp_path, tables={"orders": orders, "items": [["id", "order_id", "sku"]]})
     import_jafgen(tmp_path, landing)
     header, rows = landed(landing, "orders")[dt.date(2020, 1, 1)]
-    assert header == [
-        "id",
-        "customer",
-        "ordered_at",
-        "store_id",
-        "subtotal",
-        "tax_paid",
-        "order_total",
-        "status",
-        "updated_at",
-    ]
+    assert tuple(header) == ENTITY_COLUMNS["orders"]
     assert rows == [
         ["o1", "c1", "2020-01-01T10:00:00", "s1", "1", "0", "1", "returned", "2020-01-05T00:00:00"],
         ["o2", "c1", "2020-01-01T11:00:00", "s1", "1", "0", "1", "completed", "2020-01-01T11:00:00"],

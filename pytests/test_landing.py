@@ -6,8 +6,18 @@ import datetime as dt
 import json
 
 import pytest
+import yaml
 
-from orchestration.landing import MANIFEST_NAME, BatchWriter, LandingError, iter_batches, verify_batch
+from orchestration.landing import (
+    ENTITY_COLUMNS,
+    ENTITY_FILES,
+    MANIFEST_NAME,
+    BatchWriter,
+    LandingError,
+    iter_batches,
+    verify_batch,
+)
+from orchestration.settings import PROJECT_DIR
 
 DAY = dt.date(2024, 3, 1)
 CSV = "id,name\n1,a\n2,b\n"
@@ -80,3 +90,13 @@ def test_unknown_entity_and_missing_landing_are_refused(tmp_path):
         BatchWriter(tmp_path, "widgets", DAY, producer="test")
     with pytest.raises(LandingError, match="landing directory not found"):
         list(iter_batches(tmp_path / "missing"))
+
+
+def test_the_dbt_sources_declare_the_landing_contract():
+    sources = yaml.safe_load((PROJECT_DIR / "models" / "raw" / "__sources.yml").read_text())
+    [landing] = [source for source in sources["sources"] if source["name"] == "landing"]
+    declared = {
+        table["name"]: (table["meta"]["landing_file"], tuple(column["name"] for column in table["columns"]))
+        for table in landing["tables"]
+    }
+    assert declared == {entity: (ENTITY_FILES[entity], ENTITY_COLUMNS[entity]) for entity in ENTITY_FILES}
