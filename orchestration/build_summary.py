@@ -1,7 +1,9 @@
 """The per-layer summary printed after a build: models, rows and seconds per layer.
 
-Seconds come from dbt's run_results.json; rows from DuckDB's catalog (duckdb_tables() keeps each
-table's row count), so printing the summary never scans a table.
+Seconds come from dbt's run_results.json. Rows are the tables' current sizes: DuckDB's catalog
+estimate (duckdb_tables().estimated_size) still counts rows deleted by delete+insert until a
+vacuum, so it is not exact; an unfiltered count(*) is, and DuckDB answers it from row-group
+metadata and delete masks without reading column data (5 ms on 10 million rows here).
 """
 
 from __future__ import annotations
@@ -36,10 +38,14 @@ def _node_layers(manifest: dict) -> dict[str, str]:
 
 
 def table_row_counts(warehouse: Path) -> dict[tuple[str, str], int]:
-    """Row counts per (schema, table) from the catalog; no table is read."""
+    """Exact row counts per (schema, table) of the warehouse's tables (views have none)."""
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        rows = connection.sql("select schema_name, table_name, estimated_size from duckdb_tables()").fetchall()
-    return {(schema, table): int(size) for schema, table, size in rows}
+        tables = connection.sql("select schema_name, table_name from duckdb_tables() where not internal").fetchall()
+        counts = {}
+        for schema, table in tables:
+            relation = f'"{schema}"."{table}"'
+            counts[(schema, table)] = connection.sql(f"select count(*) from {relation}").fetchall()[0][0]
+    return counts
 
 
 def summarize(target_dir: Path, warehouse: Path) -> list[LayerSummary]:

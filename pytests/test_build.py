@@ -387,3 +387,20 @@ def test_a_corrupt_file_read_by_dbt_directly_fails_the_model_naming_the_file(bui
     assert str(broken) in log.read_text()
     [(tables,)] = query(tmp_path, "select count(*) from duckdb_tables() where table_name = 'raw_orders'")
     assert tables == 0
+
+
+def test_the_summary_counts_rows_exactly_after_a_batch_is_replaced(built_home, tmp_path):
+    """delete+insert leaves deleted rows in DuckDB's catalog estimate; the summary must not show them."""
+    from orchestration.build_summary import table_row_counts
+
+    home, _ = built_home
+    copy_landing(home, tmp_path)
+    for _ in range(2):
+        built = run_strata(tmp_path, "build", "--select", "raw", "--start", START.isoformat(), "--end", "2024-01-03")
+        assert built.returncode == 0, built.output[-3000:]
+    [(actual,)] = query(tmp_path, "select count(*) from raw.raw_orders")
+    assert table_row_counts(tmp_path / "warehouse.duckdb")[("raw", "raw_orders")] == actual
+    [raw_line] = [line for line in built.stdout.splitlines() if line.startswith("raw ")]
+    raw_tables = [t for (schema, t) in table_row_counts(tmp_path / "warehouse.duckdb") if schema == "raw"]
+    expected = sum(query(tmp_path, f"select count(*) from raw.{table}")[0][0] for table in raw_tables)
+    assert int(raw_line.split()[2].replace(",", "")) == expected
