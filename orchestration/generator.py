@@ -14,16 +14,19 @@ See ``docs/generator.md`` for the data contract.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import json
 import math
+import os
+import pickle
+import subprocess
 import sys
 import time
+import traceback
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import connection as mp_connection
 from pathlib import Path
 
 import duckdb
@@ -109,6 +112,8 @@ class GenerateOptions:
     world_start: dt.date | None = None  # defaults to start
     new_column_from: dt.date | None = None  # schema drift: orders gain `channel` from this batch date on
     noise: NoiseOptions = field(default_factory=NoiseOptions)
+    # Worker processes (None: one per CPU for large calls, else 1). Does not change any output byte.
+    workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,7 @@ class GenerateSummary:
 
 # ---------------------------------------------------------------------------------------------
 # Reference data (seed independent)
+
 
 @dataclass(frozen=True)
 class Store:
@@ -166,12 +172,30 @@ PRICES = {p[0]: p[3] for p in PRODUCTS}
 
 # id, name, cost (cents), perishable, skus
 _SUPPLY_NAMES = (
-    ("sourdough bread", 45, True), ("cheddar", 60, True), ("smoked ham", 80, True), ("mushrooms", 55, True),
-    ("gruyere", 90, True), ("thyme butter", 20, True), ("lamb shoulder", 150, True), ("harissa", 25, False),
-    ("mint yoghurt", 30, True), ("tomatoes", 35, True), ("mozzarella", 70, True), ("basil pesto", 40, True),
-    ("banana", 15, True), ("dark chocolate", 50, False), ("sea salt", 2, False), ("coffee beans", 35, False),
-    ("milk", 12, True), ("chai spice", 18, False), ("oranges", 60, True), ("sparkling water", 30, False),
-    ("ice", 3, False), ("takeaway cup", 8, False), ("cup lid", 3, False), ("napkin", 1, False),
+    ("sourdough bread", 45, True),
+    ("cheddar", 60, True),
+    ("smoked ham", 80, True),
+    ("mushrooms", 55, True),
+    ("gruyere", 90, True),
+    ("thyme butter", 20, True),
+    ("lamb shoulder", 150, True),
+    ("harissa", 25, False),
+    ("mint yoghurt", 30, True),
+    ("tomatoes", 35, True),
+    ("mozzarella", 70, True),
+    ("basil pesto", 40, True),
+    ("banana", 15, True),
+    ("dark chocolate", 50, False),
+    ("sea salt", 2, False),
+    ("coffee beans", 35, False),
+    ("milk", 12, True),
+    ("chai spice", 18, False),
+    ("oranges", 60, True),
+    ("sparkling water", 30, False),
+    ("ice", 3, False),
+    ("takeaway cup", 8, False),
+    ("cup lid", 3, False),
+    ("napkin", 1, False),
     ("paper bag", 5, False),
 )
 
@@ -179,14 +203,31 @@ _SUPPLY_NAMES = (
 def _supply_rows() -> list[tuple[str, str, int, str, str]]:
     """One row per (supply id, sku); each supply is used by 1 to 10 skus, fixed forever."""
     recipes = {
-        "sourdough bread": SKUS[:5], "cheddar": ("JAF-001",), "smoked ham": ("JAF-001",),
-        "mushrooms": ("JAF-002",), "gruyere": ("JAF-002",), "thyme butter": SKUS[:5],
-        "lamb shoulder": ("JAF-003",), "harissa": ("JAF-003",), "mint yoghurt": ("JAF-003",),
-        "tomatoes": ("JAF-004",), "mozzarella": ("JAF-004",), "basil pesto": ("JAF-004",),
-        "banana": ("JAF-005",), "dark chocolate": ("JAF-005", "BEV-003"), "sea salt": ("JAF-001", "JAF-005"),
-        "coffee beans": ("BEV-001", "BEV-002"), "milk": ("BEV-001", "BEV-003"), "chai spice": ("BEV-003",),
-        "oranges": ("BEV-004",), "sparkling water": ("BEV-005",), "ice": ("BEV-002", "BEV-004"),
-        "takeaway cup": SKUS[5:], "cup lid": SKUS[5:9], "napkin": SKUS, "paper bag": SKUS[:5],
+        "sourdough bread": SKUS[:5],
+        "cheddar": ("JAF-001",),
+        "smoked ham": ("JAF-001",),
+        "mushrooms": ("JAF-002",),
+        "gruyere": ("JAF-002",),
+        "thyme butter": SKUS[:5],
+        "lamb shoulder": ("JAF-003",),
+        "harissa": ("JAF-003",),
+        "mint yoghurt": ("JAF-003",),
+        "tomatoes": ("JAF-004",),
+        "mozzarella": ("JAF-004",),
+        "basil pesto": ("JAF-004",),
+        "banana": ("JAF-005",),
+        "dark chocolate": ("JAF-005", "BEV-003"),
+        "sea salt": ("JAF-001", "JAF-005"),
+        "coffee beans": ("BEV-001", "BEV-002"),
+        "milk": ("BEV-001", "BEV-003"),
+        "chai spice": ("BEV-003",),
+        "oranges": ("BEV-004",),
+        "sparkling water": ("BEV-005",),
+        "ice": ("BEV-002", "BEV-004"),
+        "takeaway cup": SKUS[5:],
+        "cup lid": SKUS[5:9],
+        "napkin": SKUS,
+        "paper bag": SKUS[:5],
     }
     rows = []
     for number, (name, cost, perishable) in enumerate(_SUPPLY_NAMES, start=1):
@@ -196,22 +237,100 @@ def _supply_rows() -> list[tuple[str, str, int, str, str]]:
 
 
 FIRST_NAMES = (
-    "Ava", "Ben", "Chloe", "Daniel", "Emma", "Felix", "Grace", "Hugo", "Isla", "Jack", "Kira", "Liam",
-    "Maya", "Noah", "Olivia", "Priya", "Quinn", "Ravi", "Sofia", "Theo", "Uma", "Victor", "Wen", "Xavier",
-    "Yara", "Zoe", "Amir", "Bea", "Carlos", "Dina", "Elif", "Finn", "Gabriel", "Hana", "Ivan", "Jun",
+    "Ava",
+    "Ben",
+    "Chloe",
+    "Daniel",
+    "Emma",
+    "Felix",
+    "Grace",
+    "Hugo",
+    "Isla",
+    "Jack",
+    "Kira",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olivia",
+    "Priya",
+    "Quinn",
+    "Ravi",
+    "Sofia",
+    "Theo",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Xavier",
+    "Yara",
+    "Zoe",
+    "Amir",
+    "Bea",
+    "Carlos",
+    "Dina",
+    "Elif",
+    "Finn",
+    "Gabriel",
+    "Hana",
+    "Ivan",
+    "Jun",
 )
 LAST_NAMES = (
-    "Anderson", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Johnson", "Kim",
-    "Lopez", "Murphy", "Nguyen", "Okafor", "Patel", "Quinn", "Rossi", "Smith", "Tanaka", "Usman", "Volkov",
-    "Walker", "Xu", "Young", "Zhang", "Berg", "Costa", "Dubois", "Novak",
+    "Anderson",
+    "Baker",
+    "Chen",
+    "Diaz",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Johnson",
+    "Kim",
+    "Lopez",
+    "Murphy",
+    "Nguyen",
+    "Okafor",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Smith",
+    "Tanaka",
+    "Usman",
+    "Volkov",
+    "Walker",
+    "Xu",
+    "Young",
+    "Zhang",
+    "Berg",
+    "Costa",
+    "Dubois",
+    "Novak",
 )
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "mail.example.com")
 LANDING_PAGES = ("/", "/", "/menu", "/menu", "/locations", "/promo/spring-jaffles", "/promo/happy-hour", "/about")
 
-ORDER_COLUMNS = ("id", "customer", "ordered_at", "store_id", "subtotal", "tax_paid", "order_total", "status",
-                 "updated_at")
-EVENT_COLUMNS = ("event_id", "anonymous_id", "customer_id", "event_type", "occurred_at", "collected_at",
-                 "page_path", "sku", "order_id")
+ORDER_COLUMNS = (
+    "id",
+    "customer",
+    "ordered_at",
+    "store_id",
+    "subtotal",
+    "tax_paid",
+    "order_total",
+    "status",
+    "updated_at",
+)
+EVENT_COLUMNS = (
+    "event_id",
+    "anonymous_id",
+    "customer_id",
+    "event_type",
+    "occurred_at",
+    "collected_at",
+    "page_path",
+    "sku",
+    "order_id",
+)
 COLUMNS: dict[str, tuple[str, ...]] = {
     "stores": ("id", "name", "opened_at", "tax_rate"),
     "products": ("sku", "name", "type", "price", "description"),
@@ -225,16 +344,22 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 # Manifest noise keys per entity; every key is always written (0 when none).
 NOISE_KEYS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_updates", "duplicates", "malformed_null_key"),
-    "orders": ("order_updates", "duplicates", "malformed_null_key", "malformed_bad_timestamp",
-               "malformed_negative_amount", "malformed_unknown_store"),
+    "orders": (
+        "order_updates",
+        "duplicates",
+        "malformed_null_key",
+        "malformed_bad_timestamp",
+        "malformed_negative_amount",
+        "malformed_unknown_store",
+    ),
     "items": ("duplicates", "malformed_null_key", "malformed_unknown_sku"),
-    "events": ("late_events", "duplicates", "malformed_null_key", "malformed_bad_timestamp",
-               "malformed_unknown_sku"),
+    "events": ("late_events", "duplicates", "malformed_null_key", "malformed_bad_timestamp", "malformed_unknown_sku"),
 }
 
 
 # ---------------------------------------------------------------------------------------------
 # Validation
+
 
 def _check_rate(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
@@ -270,7 +395,8 @@ def validate_options(options: GenerateOptions) -> None:
         _check_date("world_start", options.world_start)
     if world_start < EARLIEST_WORLD_START:
         raise GeneratorOptionError(
-            f"world_start must be on or after {EARLIEST_WORLD_START} (no stores open before), got {world_start}")
+            f"world_start must be on or after {EARLIEST_WORLD_START} (no stores open before), got {world_start}"
+        )
     if options.start < world_start:
         raise GeneratorOptionError(f"start ({options.start}) must not be before world_start ({world_start})")
     if options.new_column_from is not None:
@@ -286,10 +412,13 @@ def validate_options(options: GenerateOptions) -> None:
         raise GeneratorOptionError(f"noise must be NoiseOptions, got {type(options.noise).__name__}")
     for name in ("late_event_rate", "duplicate_rate", "customer_update_rate", "malformed_rate"):
         _check_rate(name, getattr(options.noise, name))
+    if options.workers is not None:
+        _check_int("workers", options.workers, 1, _MAX_WORKERS)
 
 
 # ---------------------------------------------------------------------------------------------
 # SQL helpers
+
 
 def _sql_list(values) -> str:
     return "[" + ", ".join(_sql_str(v) if isinstance(v, str) else str(int(v)) for v in values) + "]"
@@ -312,17 +441,43 @@ MALFORMED_KINDS: dict[str, tuple[str, ...]] = {
     "items": ("null_key", "unknown_sku"),
     "events": ("null_key", "bad_timestamp", "unknown_sku"),
 }
-_SEQ_CAP = 50_000_000  # largest index table kept in memory; beyond it range() is used directly
+# Worker processes: days are split into contiguous chunks, one per process; a chunk after the
+# first re-simulates up to LOOKBACK_DAYS lead-in days, each costing about this share of a written day.
+_LEAD_IN_COST = 0.4
+_STARTUP_COST = 0.5  # starting a worker process (an interpreter importing duckdb), in written days
+_PARALLEL_MIN_ORDERS = 100_000  # below this many orders in a call, one process is faster
+_MAX_WORKERS = 64
+
+# The tables of pending records, one per entity; `k` = origin_ordinal * _KEY_SPACE + key in the day.
+_TABLES: dict[str, str] = {
+    "customers": "k BIGINT, idx BIGINT, upd BOOLEAN, renamed BOOLEAN, updated_at BIGINT",
+    "orders": "k BIGINT, j BIGINT, v INTEGER, cidx BIGINT, store INTEGER, ordered_at BIGINT, subtotal INTEGER,"
+    " tax_paid INTEGER, online BOOLEAN, status INTEGER, updated_at BIGINT",
+    "items": "k BIGINT, j BIGINT, x BIGINT, sku INTEGER",
+    "events": "k BIGINT, conv BOOLEAN, who BIGINT, j BIGINT, etype INTEGER, occurred_at BIGINT, sku INTEGER,"
+    " page INTEGER, collected_at BIGINT, late BOOLEAN",
+}
+
+
+def _json_list(values) -> str:
+    """A SQL list of JSON string literals; the values must need no escaping (checked)."""
+    values = list(values)
+    for value in values:
+        if json.dumps(value) != f'"{value}"':
+            raise AssertionError(f"{value!r} needs JSON escaping")
+    return _sql_list(f'"{v}"' for v in values)
 
 
 class _World:
-    """The simulation: one DuckDB connection and narrow integer tables per origin day.
+    """The simulation: one single-threaded DuckDB connection and one narrow integer table per entity.
 
-    Origin-day tables hold one row per record (plus duplicate and malformed copies) with the batch
-    day it lands in (`deliver`), and only the numbers needed to rebuild it: ids, names and
-    timestamps are formatted while writing, from the same hash functions. No statement sorts:
-    every table is built by filtered scans of a single table and the batch file is a UNION ALL of
-    filtered scans, all of which DuckDB guarantees to keep in order, so the bytes are stable.
+    An entity's table holds the records (plus duplicate and malformed copies) not yet written, each
+    with the batch day it lands in (`deliver`), and only the numbers needed to rebuild it: ids,
+    names and timestamps are formatted while writing, from the same hash functions. Each simulated
+    day appends its records in generation order, so the table is grouped by origin day, oldest
+    first; writing batch D scans it for `deliver = D`, then deletes what can no longer be written.
+    No statement sorts: every statement scans one table (filtered, or each row expanded in place
+    by ``unnest``), and on a single thread all of these keep their order, so the bytes are stable.
     """
 
     def __init__(self, options: GenerateOptions):
@@ -330,40 +485,32 @@ class _World:
         self.noise = options.noise
         self.world_start = options.world_start if options.world_start is not None else options.start
         self.ws = self.world_start.toordinal()
-        self.con = duckdb.connect(":memory:")
-        self.days: set[int] = set()
+        # One thread: parallelism comes from worker processes, and a single thread keeps every
+        # statement's output order trivially deterministic.
+        self.con = duckdb.connect(":memory:", config={"threads": 1})
         seed = int(options.seed)
-        n_max = math.ceil(options.orders_per_day * 1.1) + 1
-        slots = max(n_max * 13, n_max * 5 * 2, options.initial_customers + options.new_customers_per_day)
-        self.seq = "seq" if slots <= _SEQ_CAP else f"range({slots}) r(i)"
         customers = self.o.initial_customers + self.o.new_customers_per_day
         c = self.con
+        # h: s, d and i are never negative, and for those DuckDB hashes INTEGER and BIGINT alike, so
+        # no casts are needed (fewer nodes to bind in every statement); the seed may be negative.
         c.execute(f"""
-            CREATE MACRO h(s, d, i) AS hash(hash({seed}::BIGINT, (s)::BIGINT, (d)::BIGINT, (i)::BIGINT));
+            CREATE MACRO h(s, d, i) AS hash(hash({seed}::BIGINT, s, d, i));
             CREATE MACRO rnd(s, d, i) AS (h(s, d, i) >> 11)::DOUBLE * 1.1102230246251565e-16;
             CREATE MACRO pick(s, d, i, n) AS 1 + floor(rnd(s, d, i) * (n))::INTEGER;
             CREATE MACRO uid(s, d, i) AS
                 (((h(s, d, i)::UHUGEINT << 64) | h((s) + 1000, d, i)::UHUGEINT)::UUID)::VARCHAR;
             CREATE MACRO ts(x) AS strftime(make_timestamp((x)::BIGINT * 1000000), '%Y-%m-%dT%H:%M:%S');
             CREATE MACRO day_epoch(o) AS ((o) - {_EPOCH_ORDINAL})::BIGINT * 86400;
-            CREATE MACRO o_online(o, j) AS rnd({S_ORDER_ONLINE}, o, j) < {ONLINE_SHARE};
-            CREATE MACRO o_nitems(o, j) AS 1 + (rnd({S_ORDER_ITEMS}, o, j) >= 0.45)::INTEGER
-                + (rnd({S_ORDER_ITEMS}, o, j) >= 0.75)::INTEGER + (rnd({S_ORDER_ITEMS}, o, j) >= 0.88)::INTEGER
-                + (rnd({S_ORDER_ITEMS}, o, j) >= 0.96)::INTEGER;
-            CREATE MACRO o_time(o, j) AS
-                day_epoch(o) + 25200 + floor(rnd({S_ORDER_TIME}, o, j) * 50400)::BIGINT;
             CREATE MACRO o_cidx(o, j, ncust) AS (CASE WHEN rnd({S_ORDER_LOYAL}, o, j) < 0.5
                 THEN floor(rnd({S_ORDER_CUSTOMER}, o, j) * greatest(1, (ncust) // 5))
                 ELSE floor(rnd({S_ORDER_CUSTOMER}, o, j) * (ncust)) END)::BIGINT;
             CREATE MACRO item_sku(o, j, i) AS pick({S_ITEM_SKU}, o, (j) * 8 + (i), {len(SKUS)});
             CREATE MACRO gap(o, key) AS 20 + floor(rnd({S_SESSION_GAP}, o, key) * 280)::BIGINT;
-            CREATE MACRO anon_npv(o, s) AS floor(rnd({S_ANON_DEPTH}, o, s) * 4)::INTEGER;
-            CREATE MACRO anon_atc(o, s) AS (anon_npv(o, s) > 0 AND rnd({S_ANON_CART}, o, s) < 0.35)::INTEGER;
             CREATE MACRO c_created(idx) AS (CASE WHEN (idx) < {customers} THEN 0
                 ELSE ((idx) - {self.o.initial_customers}) // {max(self.o.new_customers_per_day, 1)} END);
         """)
-        if self.seq == "seq":
-            c.execute(f"CREATE TABLE seq AS SELECT range AS i FROM range({slots})")
+        for entity, columns in _TABLES.items():
+            c.execute(f"CREATE TABLE {entity} ({columns}, deliver INTEGER, copy INTEGER, mal INTEGER)")
 
     def customers_by(self, offset: int) -> int:
         """Customers created up to and including world day `offset` (0 = world_start)."""
@@ -373,187 +520,222 @@ class _World:
         jitter = self.con.execute(f"SELECT rnd({S_DAY_VOLUME}, {ordinal}, 0)").fetchall()[0][0]
         return max(1, round(self.o.orders_per_day * (0.9 + 0.2 * jitter)))
 
-    def _noise_copies(self, entity: str, table: str, kinds_count: str) -> None:
-        """Append duplicate copies, then malformed copies, of the real rows of `table`."""
+    def _insert(self, entity: str, select: str, kinds_count: str, needed_from: int | None) -> None:
+        """Append the records of `select` (one origin day; columns as in the table up to `deliver`,
+        all named), then duplicate copies, then malformed copies of some of them: one statement,
+        whose UNION ALL parts run in order over the records materialized once. Records that land
+        before batch `needed_from` - 1 (a lead-in day's) are left out: neither they nor their
+        copies can land on or after `needed_from`."""
+        if needed_from is not None:
+            select = f"SELECT * FROM ({select}) WHERE deliver >= {needed_from - 1}"
         off = ENTITY_OFFSET[entity]
+        parts = ["SELECT *, 0, 0 FROM base"]
         if self.noise.duplicate_rate > 0:
-            self.con.execute(f"""
-                INSERT INTO {table}
-                SELECT * REPLACE (deliver + (rnd({S_DUP_DAY}, {off}, k) < 0.5)::INTEGER AS deliver, 1 AS copy)
-                FROM {table} WHERE copy = 0 AND mal = 0 AND rnd({S_DUP + off}, 0, k) < {self.noise.duplicate_rate!r}
+            parts.append(f"""
+                SELECT * REPLACE (deliver + (rnd({S_DUP_DAY}, {off}, k) < 0.5)::INTEGER AS deliver), 1, 0
+                FROM base WHERE rnd({S_DUP + off}, 0, k) < {self.noise.duplicate_rate!r}
             """)
         if self.noise.malformed_rate > 0:
-            self.con.execute(f"""
-                INSERT INTO {table}
-                SELECT * REPLACE (pick({S_MALFORMED_KIND + off}, 0, k, {kinds_count}) AS mal)
-                FROM {table}
-                WHERE copy = 0 AND mal = 0 AND rnd({S_MALFORMED + off}, 0, k) < {self.noise.malformed_rate!r}
+            parts.append(f"""
+                SELECT *, 0, pick({S_MALFORMED_KIND + off}, 0, k, {kinds_count})
+                FROM base WHERE rnd({S_MALFORMED + off}, 0, k) < {self.noise.malformed_rate!r}
             """)
+        if len(parts) == 1:
+            self.con.execute(f"INSERT INTO {entity} SELECT *, 0, 0 FROM ({select})")
+        else:
+            self.con.execute(f"INSERT INTO {entity} WITH base AS MATERIALIZED ({select}) {' UNION ALL '.join(parts)}")
 
     # -- one origin day ----------------------------------------------------------------------
 
-    def simulate(self, o: int) -> None:
-        """Materialize every record originating on day `o`, each with the batch day it lands in."""
+    def simulate(self, o: int, needed_from: int | None = None) -> None:
+        """Append every record originating on day `o`, each with the batch day it lands in.
+
+        With `needed_from` (a lead-in day), entities none of whose records can land on or after
+        that batch day are skipped.
+        """
+        needed_from = o if needed_from is None else needed_from
+        lead_in = needed_from if needed_from > o + 1 else None  # to leave out what lands too early
         off = o - self.ws
         n = self.orders_on(o)
         ncust = self.customers_by(off)
-        seq, con, ks = self.seq, self.con, _KEY_SPACE
+        con, ks = self.con, _KEY_SPACE
         day = dt.date.fromordinal(o)
         open_stores = _sql_list(i + 1 for i, s in enumerate(STORES) if s.open_on(day))
         n_open = sum(1 for s in STORES if s.open_on(day))
 
         # Customers: created today, then profile updates of customers created before today.
-        lo = 0 if off == 0 else self.customers_by(off - 1)
-        con.execute(f"""
-            CREATE OR REPLACE TABLE customers_{o} AS
-            SELECT {o}::BIGINT * {ks} + i * 2 AS k, i AS idx, false AS upd, false AS renamed,
-                   day_epoch({o}) + floor(rnd({S_CUST_TIME}, 0, i) * 25200)::BIGINT AS updated_at,
-                   {o} AS deliver, 0 AS copy, 0 AS mal
-            FROM {seq} WHERE i >= {lo} AND i < {ncust}
-        """)
-        rate = self.noise.customer_update_rate
-        if rate > 0 and lo > 0:
-            # Each customer changes name at most once, on a geometric day after creation (itself an
-            # update); other updates change only the email. Closed form: no history needed.
-            p = NAME_CHANGE_SHARE * rate
-            log_keep = math.log1p(-p)
-            rename_off = f"(c_created(i) + 1 + floor(ln(1.0 - rnd({S_CUST_NAME_CHANGE}, 0, i)) / {log_keep!r})::BIGINT)"
-            con.execute(f"""
-                INSERT INTO customers_{o}
-                SELECT {o}::BIGINT * {ks} + i * 2 + 1, i, true, {rename_off} <= {off},
-                       day_epoch({o}) + floor(rnd({S_CUST_UPD_TIME}, {o}, i) * 86400)::BIGINT, {o}, 0, 0
-                FROM {seq}
-                WHERE i < {lo} AND ({rename_off} = {off}
-                                    OR rnd({S_CUST_UPDATE}, {o}, i) < {(1 - NAME_CHANGE_SHARE) * rate!r})
-            """)
-        self._noise_copies("customers", f"customers_{o}", 1)
+        if o + 1 >= needed_from:  # duplicates land a day later
+            lo = 0 if off == 0 else self.customers_by(off - 1)
+            new = f"""
+                SELECT {o}::BIGINT * {ks} + i * 2 AS k, i AS idx, false AS upd, false AS renamed,
+                       day_epoch({o}) + floor(rnd({S_CUST_TIME}, 0, i) * 25200)::BIGINT AS updated_at, {o} AS deliver
+                FROM range({lo}, {ncust}) r(i)
+            """
+            updates = ""
+            rate = self.noise.customer_update_rate
+            if rate > 0 and lo > 0:
+                # Each customer changes name at most once, on a geometric day after creation (itself
+                # an update); other updates change only the email. Closed form: no history needed.
+                p = NAME_CHANGE_SHARE * rate
+                log_keep = math.log1p(-p)
+                rename_off = (
+                    f"(c_created(i) + 1 + floor(ln(1.0 - rnd({S_CUST_NAME_CHANGE}, 0, i)) / {log_keep!r})::BIGINT)"
+                )
+                updates = f"""
+                    UNION ALL
+                    SELECT {o}::BIGINT * {ks} + i * 2 + 1, i, true, ro <= {off},
+                           day_epoch({o}) + floor(rnd({S_CUST_UPD_TIME}, {o}, i) * 86400)::BIGINT, {o}
+                    FROM (SELECT i, {rename_off} AS ro FROM range({lo}) r(i))
+                    WHERE ro = {off} OR rnd({S_CUST_UPDATE}, {o}, i) < {(1 - NAME_CHANGE_SHARE) * rate!r}
+                """
+            self._insert("customers", new + updates, "1", lead_in)
 
-        # Orders: one row per order, then its CDC versions.
-        sku_prices = self.price_list
-        subtotal = " + ".join(
-            f"(CASE WHEN o_nitems({o}, i) > {x} THEN {sku_prices}[item_sku({o}, i, {x})] ELSE 0 END)" for x in range(5))
-        tax = _sql_list(s.tax_per_10k for s in STORES)
+        # Orders: one row per order (`ob`, with everything later tables need, so that each random
+        # draw is made once per order), then its CDC versions.
+        prices = self.price_list
+        subtotal = " + ".join(f"(nitems > {x})::INTEGER * {prices}[s{x}]" for x in range(5))
         con.execute(f"""
             CREATE OR REPLACE TABLE ob AS
-            SELECT i AS j, o_cidx({o}, i, {ncust}) AS cidx,
-                   {open_stores}[pick({S_ORDER_STORE}, {o}, i, {n_open})] AS store,
-                   o_time({o}, i) AS ordered_at, o_online({o}, i) AS online,
-                   o_online({o}, i) AND rnd({S_ORDER_FATE}, {o}, i) < {CANCEL_SHARE_OF_ONLINE} AS cancelled,
-                   NOT (o_online({o}, i) AND rnd({S_ORDER_FATE}, {o}, i) < {CANCEL_SHARE_OF_ONLINE})
-                       AND rnd({S_ORDER_RETURN}, {o}, i) < {RETURN_SHARE} AS returned,
-                   {subtotal} AS subtotal
-            FROM {seq} WHERE i < {n}
+            SELECT j, cidx, store, ordered_at, online, online AND fate < {CANCEL_SHARE_OF_ONLINE} AS cancelled,
+                   NOT (online AND fate < {CANCEL_SHARE_OF_ONLINE})
+                       AND rnd({S_ORDER_RETURN}, {o}, j) < {RETURN_SHARE} AS returned,
+                   nitems, [s0, s1, s2, s3, s4] AS skus, {subtotal} AS subtotal
+            FROM (
+                SELECT i AS j, o_cidx({o}, i, {ncust}) AS cidx,
+                       {open_stores}[pick({S_ORDER_STORE}, {o}, i, {n_open})] AS store,
+                       day_epoch({o}) + 25200 + floor(rnd({S_ORDER_TIME}, {o}, i) * 50400)::BIGINT AS ordered_at,
+                       rnd({S_ORDER_ONLINE}, {o}, i) < {ONLINE_SHARE} AS online,
+                       rnd({S_ORDER_FATE}, {o}, i) AS fate,
+                       1 + (ri >= 0.45)::INTEGER + (ri >= 0.75)::INTEGER + (ri >= 0.88)::INTEGER
+                         + (ri >= 0.96)::INTEGER AS nitems,
+                       {", ".join(f"item_sku({o}, i, {x}) AS s{x}" for x in range(5))}
+                FROM (SELECT i, rnd({S_ORDER_ITEMS}, {o}, i) AS ri FROM range({n}) r(i))
+            )
         """)
-        e0 = _epoch(o)
-        con.execute(f"""
-            CREATE OR REPLACE TABLE orders_{o} AS
-            SELECT {o}::BIGINT * {ks} + j * 4 AS k, j, 0 AS v, cidx, store, ordered_at, subtotal,
-                   (subtotal * {tax}[store] + 5000) // 10000 AS tax_paid, online,
-                   CASE WHEN online THEN 1 ELSE 2 END AS status, ordered_at AS updated_at,
-                   {o} AS deliver, 0 AS copy, 0 AS mal
-            FROM ob
-            UNION ALL
-            SELECT {o}::BIGINT * {ks} + j * 4 + 1, j, 1, cidx, store, ordered_at, subtotal,
-                   (subtotal * {tax}[store] + 5000) // 10000, online, CASE WHEN cancelled THEN 3 ELSE 2 END,
-                   {e0 + 86400} + floor(rnd({S_ORDER_T1}, {o}, j) * 86400)::BIGINT, {o + 1}, 0, 0
-            FROM ob WHERE online
-            UNION ALL
-            SELECT {o}::BIGINT * {ks} + j * 4 + 2, j, 2, cidx, store, ordered_at, subtotal,
-                   (subtotal * {tax}[store] + 5000) // 10000, online, 4,
-                   {e0 + 2 * 86400} + floor(rnd({S_ORDER_T2}, {o}, j) * 86400)::BIGINT, {o + 2}, 0, 0
-            FROM ob WHERE returned
-        """)
-        self._noise_copies("orders", f"orders_{o}", 4)
+        if o + 3 >= needed_from:  # returns land two days later, their duplicates one more
+            e0 = _epoch(o)
+            tax = _sql_list(s.tax_per_10k for s in STORES)
+            self._insert(
+                "orders",
+                f"""
+                SELECT {o}::BIGINT * {ks} + j * 4 AS k, j, 0 AS v, cidx, store, ordered_at, subtotal,
+                       (subtotal * {tax}[store] + 5000) // 10000 AS tax_paid, online,
+                       CASE WHEN online THEN 1 ELSE 2 END AS status, ordered_at AS updated_at, {o} AS deliver
+                FROM ob
+                UNION ALL
+                SELECT {o}::BIGINT * {ks} + j * 4 + 1, j, 1, cidx, store, ordered_at, subtotal,
+                       (subtotal * {tax}[store] + 5000) // 10000, online, CASE WHEN cancelled THEN 3 ELSE 2 END,
+                       {e0 + 86400} + floor(rnd({S_ORDER_T1}, {o}, j) * 86400)::BIGINT, {o + 1}
+                FROM ob WHERE online
+                UNION ALL
+                SELECT {o}::BIGINT * {ks} + j * 4 + 2, j, 2, cidx, store, ordered_at, subtotal,
+                       (subtotal * {tax}[store] + 5000) // 10000, online, 4,
+                       {e0 + 2 * 86400} + floor(rnd({S_ORDER_T2}, {o}, j) * 86400)::BIGINT, {o + 2}
+                FROM ob WHERE returned
+            """,
+                "4",
+                lead_in,
+            )
 
-        con.execute(f"""
-            CREATE OR REPLACE TABLE items_{o} AS
-            SELECT {o}::BIGINT * {ks} + (i // 5) * 8 + i % 5 AS k, i // 5 AS j, i % 5 AS x,
-                   item_sku({o}, i // 5, i % 5) AS sku, {o} AS deliver, 0 AS copy, 0 AS mal
-            FROM {seq} WHERE i < {n * 5} AND i % 5 < o_nitems({o}, i // 5)
-        """)
-        self._noise_copies("items", f"items_{o}", 2)
+        if o + 1 >= needed_from:  # duplicates land a day later
+            # Items: each order row expanded in place into its 1 to 5 items.
+            self._insert(
+                "items",
+                f"""
+                SELECT {o}::BIGINT * {ks} + j * 8 + x AS k, j, x, skus[x + 1] AS sku, {o} AS deliver
+                FROM (SELECT j, skus, unnest(range(nitems)) AS x FROM ob)
+            """,
+                "2",
+                lead_in,
+            )
 
         # Events. A converting session of online order j has m = 2 * items + 3 events: page_view,
         # (product_view, add_to_cart) per item, checkout_started, order_placed at ordered_at. The
         # gap G in [20 s, 300 s) plus jitter < G/2 keeps events ordered and < 30 min apart.
+        # Sessions are drawn once each, then expanded in place into their events.
         n_anon = round(n * ONLINE_SHARE * ANON_SESSIONS_PER_ONLINE_ORDER)
         visitor_pool = max(100, 20 * self.o.orders_per_day)
         late_rate = self.noise.late_event_rate
         n_pages = len(LANDING_PAGES)
         conv = f"""
-            SELECT i // 13 AS j, i % 13 AS e, 2 * o_nitems({o}, i // 13) + 3 AS m FROM {seq}
-            WHERE i < {n * 13} AND o_online({o}, i // 13) AND i % 13 < 2 * o_nitems({o}, i // 13) + 3
-        """
-        con.execute(f"""
-            CREATE OR REPLACE TABLE ev AS
-            SELECT j * 16 + e AS key, true AS conv, o_cidx({o}, j, {ncust}) AS who, j, e,
+            SELECT j * 16 + e AS key, true AS conv, cidx AS who, j,
                    CASE WHEN e = 0 THEN 1 WHEN e = m - 1 THEN 5 WHEN e = m - 2 THEN 4
                         WHEN e % 2 = 1 THEN 2 ELSE 3 END AS etype,
-                   o_time({o}, j) - (m - 1 - e) * gap({o}, j)
+                   ordered_at - (m - 1 - e) * g
                        + CASE WHEN e < m - 1
-                              THEN floor(rnd({S_EVENT_JITTER}, {o}, j * 16 + e) * gap({o}, j) / 2)::BIGINT
+                              THEN floor(rnd({S_EVENT_JITTER}, {o}, j * 16 + e) * g / 2)::BIGINT
                               ELSE 0 END AS occurred_at,
-                   CASE WHEN e > 0 AND e < m - 2 THEN item_sku({o}, j, (e - 1) // 2) END AS sku,
-                   pick({S_LANDING_PAGE}, {o}, j, {n_pages}) AS page
-            FROM ({conv})
-        """)
-        anon = f"""
-            SELECT i // 5 AS s, i % 5 AS e, anon_npv({o}, i // 5) AS npv FROM {seq}
-            WHERE i < {n_anon * 5} AND i % 5 < 1 + anon_npv({o}, i // 5) + anon_atc({o}, i // 5)
+                   CASE WHEN e > 0 AND e < m - 2 THEN skus[(e - 1) // 2 + 1] END AS sku, page
+            FROM (
+                SELECT j, cidx, ordered_at, skus, m, g, page, unnest(range(m)) AS e
+                FROM (SELECT j, cidx, ordered_at, skus, 2 * nitems + 3 AS m, gap({o}, j) AS g,
+                             pick({S_LANDING_PAGE}, {o}, j, {n_pages}) AS page
+                      FROM ob WHERE online)
+            )
         """
-        akey = f"{_ANON_KEY_BASE} + s * 16 + e"
-        con.execute(f"""
-            INSERT INTO ev
-            SELECT {akey}, false, floor(rnd({S_VISITOR}, {o}, s) * {visitor_pool})::BIGINT, s, e,
-                   CASE WHEN e = 0 THEN 1 WHEN e <= npv THEN 2 ELSE 3 END,
-                   day_epoch({o}) + floor(rnd({S_ANON_START}, {o}, s) * 86400)::BIGINT
-                       + e * gap({o}, {_ANON_KEY_BASE} + s)
-                       + floor(rnd({S_EVENT_JITTER}, {o}, {akey}) * gap({o}, {_ANON_KEY_BASE} + s) / 2)::BIGINT,
-                   CASE WHEN e > 0 THEN pick({S_EVENT_SKU}, {o}, s * 16 + least(e, npv), {len(SKUS)}) END,
-                   pick({S_LANDING_PAGE}, {o}, {_ANON_KEY_BASE} + s, {n_pages})
-            FROM ({anon})
-        """)
-        con.execute(f"""
-            CREATE OR REPLACE TABLE events_{o} AS
-            SELECT {o}::BIGINT * {ks} + key AS k, * EXCLUDE (key, late, delay), occurred_at + delay AS collected_at,
-                   late, ({_EPOCH_ORDINAL} + (occurred_at + delay) // 86400)::INTEGER AS deliver, 0 AS copy, 0 AS mal
-            FROM (SELECT *, rnd({S_EVENT_LATE}, {o}, key) < {late_rate!r} AS late,
-                         CASE WHEN rnd({S_EVENT_LATE}, {o}, key) < {late_rate!r}
-                              THEN 86400 + floor(rnd({S_EVENT_DELAY}, {o}, key) * 172800)::BIGINT
-                              ELSE floor(rnd({S_EVENT_DELAY}, {o}, key) * 6)::BIGINT END AS delay
-                  FROM ev)
-        """)
-        self._noise_copies("events", f"events_{o}", "CASE WHEN sku IS NULL THEN 2 ELSE 3 END")
-        self.days.add(o)
+        anon = f"""
+            SELECT {_ANON_KEY_BASE} + s * 16 + e AS key, false AS conv, who, s AS j,
+                   CASE WHEN e = 0 THEN 1 WHEN e <= npv THEN 2 ELSE 3 END AS etype,
+                   t0 + e * g + floor(rnd({S_EVENT_JITTER}, {o}, {_ANON_KEY_BASE} + s * 16 + e) * g / 2)::BIGINT
+                       AS occurred_at,
+                   CASE WHEN e > 0 THEN pick({S_EVENT_SKU}, {o}, s * 16 + least(e, npv), {len(SKUS)}) END AS sku,
+                   page
+            FROM (
+                SELECT s, npv, who, t0, g, page, unnest(range(1 + npv + atc)) AS e
+                FROM (
+                    SELECT s, npv, (npv > 0 AND rnd({S_ANON_CART}, {o}, s) < 0.35)::INTEGER AS atc,
+                           floor(rnd({S_VISITOR}, {o}, s) * {visitor_pool})::BIGINT AS who,
+                           day_epoch({o}) + floor(rnd({S_ANON_START}, {o}, s) * 86400)::BIGINT AS t0,
+                           gap({o}, {_ANON_KEY_BASE} + s) AS g,
+                           pick({S_LANDING_PAGE}, {o}, {_ANON_KEY_BASE} + s, {n_pages}) AS page
+                    FROM (SELECT i AS s, floor(rnd({S_ANON_DEPTH}, {o}, i) * 4)::INTEGER AS npv
+                          FROM range({n_anon}) r(i))
+                )
+            )
+        """
+        if late_rate > 0:
+            late = f"rnd({S_EVENT_LATE}, {o}, key) < {late_rate!r}"
+            delay = "CASE WHEN late THEN 86400 + floor(rd * 172800)::BIGINT ELSE floor(rd * 6)::BIGINT END"
+        else:
+            late, delay = "false", "floor(rd * 6)::BIGINT"
+        self._insert(
+            "events",
+            f"""
+            SELECT {o}::BIGINT * {ks} + key AS k, conv, who, j, etype, occurred_at, sku, page,
+                   occurred_at + delay AS collected_at, late,
+                   ({_EPOCH_ORDINAL} + (occurred_at + delay) // 86400)::INTEGER AS deliver
+            FROM (SELECT *, {delay} AS delay
+                  FROM (SELECT *, {late} AS late, rnd({S_EVENT_DELAY}, {o}, key) AS rd
+                        FROM ({conv} UNION ALL {anon})))
+        """,
+            "CASE WHEN sku IS NULL THEN 2 ELSE 3 END",
+            lead_in,
+        )
 
-    def forget_before(self, ordinal: int) -> None:
-        """Drop origin-day tables that can no longer land in batch `ordinal` or later."""
-        for o in sorted(self.days):
-            if o < ordinal - LOOKBACK_DAYS:
-                for entity in ENTITY_OFFSET:
-                    self.con.execute(f"DROP TABLE IF EXISTS {entity}_{o}")
-                self.days.discard(o)
+    def forget_through(self, d: int) -> None:
+        """Delete the records of batches up to `d`: written, or before the first requested day."""
+        for entity in _TABLES:
+            self.con.execute(f"DELETE FROM {entity} WHERE deliver <= {d}")
 
     # -- writing batches ---------------------------------------------------------------------
 
-    def _sources(self, d: int) -> list[int]:
-        # Every day from max(world_start, first requested day - LOOKBACK_DAYS) on is simulated.
-        return list(range(max(self.ws, d - LOOKBACK_DAYS), d + 1))
+    @staticmethod
+    def _rows(entity: str, d: int) -> str:
+        """The rows of batch `d`, in table order, with `o` = their origin day."""
+        return f"SELECT *, k // {_KEY_SPACE} AS o FROM {entity} WHERE deliver = {d}"
 
-    def _copy(self, con, entity: str, d: int, select: str, path: Path, fmt: str) -> None:
-        """COPY the UNION ALL of `select` (formatted per origin day `{o}`) over the origin tables."""
-        parts = [select.format(o=o) + f" FROM {entity}_{o} WHERE deliver = {d}" for o in self._sources(d)]
-        con.execute(f"COPY ({' UNION ALL '.join(parts)}) TO '{path}' ({fmt})")
+    def _copy(self, entity: str, d: int, select: str, path: Path, options: str) -> None:
+        """COPY `select` (formatting one row) over the rows of batch `d`."""
+        self.con.execute(f"COPY ({select} FROM ({self._rows(entity, d)})) TO {_sql_str(str(path))} ({options})")
 
-    def _noise_counts(self, con, entity: str, d: int, extra: dict[str, str],
-                      flags: tuple[str, ...] = ()) -> dict[str, int]:
-        exprs = {"duplicates": "copy = 1", **extra}
+    def _noise_counts(self, entity: str, d: int, extra: dict[str, str]) -> dict[str, int]:
+        """Counts for the manifest; `extra` conditions apply to the batch's real records."""
+        exprs = {"duplicates": "copy = 1"}
+        exprs.update({key: f"copy = 0 AND mal = 0 AND {cond}" for key, cond in extra.items()})
         for number, kind in enumerate(MALFORMED_KINDS[entity], start=1):
             exprs[f"malformed_{kind}"] = f"mal = {number}"
-        columns = ", ".join(("copy", "mal", *flags))
-        union = " UNION ALL ".join(f"SELECT {columns} FROM {entity}_{o} WHERE deliver = {d}" for o in self._sources(d))
         select = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in exprs.values())
-        values = con.execute(f"SELECT {select} FROM ({union})").fetchall()[0]
+        values = self.con.execute(f"SELECT {select} FROM {entity} WHERE deliver = {d}").fetchall()[0]
         counts = dict(zip(exprs, (int(v) for v in values), strict=True))
         return {key: counts[key] for key in NOISE_KEYS[entity]}
 
@@ -561,70 +743,103 @@ class _World:
         stream = S_MALFORMED_TS + ENTITY_OFFSET[entity]
         return f"{_sql_list(BAD_TIMESTAMPS)}[pick({stream}, 0, k, {len(BAD_TIMESTAMPS)})]"
 
-    def write_customers(self, writer: BatchWriter, d: int, con=None) -> None:
-        con = con or self.con
+    def write_customers(self, writer: BatchWriter, d: int) -> None:
         first, last, domains = _sql_list(FIRST_NAMES), _sql_list(LAST_NAMES), _sql_list(EMAIL_DOMAINS)
         fn = f"{first}[pick({S_CUST_FIRST}, 0, idx, {len(FIRST_NAMES)})]"
-        ln = (f"{last}[pick(CASE WHEN renamed THEN {S_CUST_ALT_LAST} ELSE {S_CUST_LAST} END, 0, idx,"
-              f" {len(LAST_NAMES)})]")
+        ln = f"{last}[pick(CASE WHEN renamed THEN {S_CUST_ALT_LAST} ELSE {S_CUST_LAST} END, 0, idx, {len(LAST_NAMES)})]"
         dom = f"{domains}[pick({S_CUST_DOMAIN}, 0, idx, {len(EMAIL_DOMAINS)})]"
         select = f"""
-            SELECT CASE WHEN mal = 1 THEN NULL ELSE uid({S_CUSTOMER_ID}, 0, idx) END AS id,
-                   {fn} || ' ' || {ln} AS name,
-                   lower({fn}) || '.' || lower({ln})
-                       || CASE WHEN upd THEN (h({S_CUST_EMAIL}, {{o}}, idx) % 10000)::VARCHAR ELSE '.' || idx END
+            SELECT CASE WHEN mal = 1 THEN NULL ELSE uid({S_CUSTOMER_ID}, 0, idx) END AS id, fn || ' ' || ln AS name,
+                   lower(fn) || '.' || lower(ln)
+                       || CASE WHEN upd THEN (h({S_CUST_EMAIL}, o, idx) % 10000)::VARCHAR ELSE '.' || idx END
                        || '@' || {dom} AS email,
                    ts(updated_at) AS updated_at
+            FROM (SELECT *, {fn} AS fn, {ln} AS ln
         """
-        self._copy(con, "customers", d, select, writer.path_for(ENTITY_FILES["customers"]), "FORMAT csv, HEADER")
-        writer.noise = self._noise_counts(con, "customers", d, {"customer_updates": "copy = 0 AND mal = 0 AND upd"},
-                                          ("upd",))
+        self.con.execute(
+            f"COPY ({select} FROM ({self._rows('customers', d)}))) TO "
+            f"{_sql_str(str(writer.path_for(ENTITY_FILES['customers'])))} (FORMAT csv, HEADER)"
+        )
+        writer.noise = self._noise_counts("customers", d, {"customer_updates": "upd"})
 
-    def write_orders(self, writer: BatchWriter, d: int, con=None) -> None:
-        con = con or self.con
+    def write_orders(self, writer: BatchWriter, d: int) -> None:
         drift = self.o.new_column_from is not None and d >= self.o.new_column_from.toordinal()
         store_ids = _sql_list(s.id for s in STORES)
         select = f"""
-            SELECT CASE WHEN mal = 1 THEN NULL ELSE uid({S_ORDER_ID}, {{o}}, j) END AS id,
+            SELECT CASE WHEN mal = 1 THEN NULL ELSE uid({S_ORDER_ID}, o, j) END AS id,
                    uid({S_CUSTOMER_ID}, 0, cidx) AS customer,
-                   CASE WHEN mal = 2 THEN {self._bad_ts('orders')} ELSE ts(ordered_at) END AS ordered_at,
+                   CASE WHEN mal = 2 THEN {self._bad_ts("orders")} ELSE ts(ordered_at) END AS ordered_at,
                    CASE WHEN mal = 4 THEN uid({S_STORE_UNKNOWN}, 0, k) ELSE {store_ids}[store] END AS store_id,
                    CASE WHEN mal = 3 THEN -subtotal ELSE subtotal END AS subtotal,
                    tax_paid, subtotal + tax_paid AS order_total,
                    {_sql_list(_STATUSES)}[status] AS status, ts(updated_at) AS updated_at
                    {", CASE WHEN online THEN 'online' ELSE 'in_store' END AS channel" if drift else ""}
         """
-        self._copy(con, "orders", d, select, writer.path_for(ENTITY_FILES["orders"]), "FORMAT csv, HEADER")
-        writer.noise = self._noise_counts(con, "orders", d, {"order_updates": "copy = 0 AND mal = 0 AND v > 0"}, ("v",))
+        self._copy("orders", d, select, writer.path_for(ENTITY_FILES["orders"]), "FORMAT csv, HEADER")
+        writer.noise = self._noise_counts("orders", d, {"order_updates": "v > 0"})
 
-    def write_items(self, writer: BatchWriter, d: int, con=None) -> None:
-        con = con or self.con
+    def write_items(self, writer: BatchWriter, d: int) -> None:
         select = f"""
-            SELECT CASE WHEN mal = 1 THEN NULL ELSE uid({S_ITEM_ID}, {{o}}, j * 8 + x) END AS id,
-                   uid({S_ORDER_ID}, {{o}}, j) AS order_id,
+            SELECT CASE WHEN mal = 1 THEN NULL ELSE uid({S_ITEM_ID}, o, j * 8 + x) END AS id,
+                   uid({S_ORDER_ID}, o, j) AS order_id,
                    CASE WHEN mal = 2 THEN '{UNKNOWN_SKU}' ELSE {self.sku_list}[sku] END AS sku
         """
-        self._copy(con, "items", d, select, writer.path_for(ENTITY_FILES["items"]), "FORMAT csv, HEADER")
-        writer.noise = self._noise_counts(con, "items", d, {})
+        self._copy("items", d, select, writer.path_for(ENTITY_FILES["items"]), "FORMAT csv, HEADER")
+        writer.noise = self._noise_counts("items", d, {})
 
-    def write_events(self, writer: BatchWriter, d: int, con=None) -> None:
-        con = con or self.con
-        skus = self.sku_list
-        select = f"""
-            SELECT CASE WHEN mal = 1 THEN NULL
-                        ELSE uid({S_EVENT_ID}, {{o}}, k - {{o}}::BIGINT * {_KEY_SPACE}) END AS event_id,
-                   CASE WHEN conv THEN uid({S_DEVICE}, 0, who) ELSE uid({S_VISITOR}, 0, who) END AS anonymous_id,
-                   CASE WHEN etype >= 4 THEN uid({S_CUSTOMER_ID}, 0, who) END AS customer_id,
-                   {_sql_list(_EVENT_TYPES)}[etype] AS event_type,
-                   CASE WHEN mal = 2 THEN {self._bad_ts('events')} ELSE ts(occurred_at) END AS occurred_at,
-                   ts(collected_at) AS collected_at,
-                   CASE etype WHEN 1 THEN {_sql_list(LANDING_PAGES)}[page] WHEN 4 THEN '/checkout'
-                              WHEN 5 THEN '/checkout/confirmation' ELSE '/products/' || {skus}[sku] END AS page_path,
-                   CASE WHEN mal = 3 THEN '{UNKNOWN_SKU}' ELSE {skus}[sku] END AS sku,
-                   CASE WHEN etype = 5 THEN uid({S_ORDER_ID}, {{o}}, j) END AS order_id
-        """
-        self._copy(con, "events", d, select, writer.path_for(ENTITY_FILES["events"]), "FORMAT json")
-        writer.noise = self._noise_counts(con, "events", d, {"late_events": "copy = 0 AND mal = 0 AND late"}, ("late",))
+    def write_events(self, writer: BatchWriter, d: int) -> None:
+        # Each JSON line is built as one string (every value is an id, a timestamp or a fixed
+        # string that needs no escaping, see _json_list) and written unquoted: cheaper than DuckDB's
+        # JSON writer, byte for byte the same (`{"key":value,...}` in EVENT_COLUMNS order, null for
+        # absent). ("text", x): x is never null, its quotes go into the constant parts; ("json", x):
+        # x is the JSON value itself.
+        def quoted(uid_expr: str) -> str:
+            return f"concat('\"', {uid_expr}, '\"')"
+
+        _json_list((*BAD_TIMESTAMPS, UNKNOWN_SKU))  # checks that they need no escaping
+        product_pages = _json_list(f"/products/{sku}" for sku in SKUS)
+        values = {
+            "event_id": (
+                "json",
+                f"CASE WHEN mal = 1 THEN 'null'"
+                f" ELSE {quoted(f'uid({S_EVENT_ID}, o, k - o::BIGINT * {_KEY_SPACE})')} END",
+            ),
+            "anonymous_id": ("text", f"CASE WHEN conv THEN uid({S_DEVICE}, 0, who) ELSE uid({S_VISITOR}, 0, who) END"),
+            "customer_id": (
+                "json",
+                f"CASE WHEN etype >= 4 THEN {quoted(f'uid({S_CUSTOMER_ID}, 0, who)')} ELSE 'null' END",
+            ),
+            "event_type": ("json", f"{_json_list(_EVENT_TYPES)}[etype]"),
+            "occurred_at": ("text", f"CASE WHEN mal = 2 THEN {self._bad_ts('events')} ELSE ts(occurred_at) END"),
+            "collected_at": ("text", "ts(collected_at)"),
+            "page_path": (
+                "json",
+                f"CASE etype WHEN 1 THEN {_json_list(LANDING_PAGES)}[page]"
+                f" WHEN 4 THEN '\"/checkout\"' WHEN 5 THEN '\"/checkout/confirmation\"'"
+                f" ELSE coalesce({product_pages}[sku], 'null') END",
+            ),
+            "sku": (
+                "json",
+                f"CASE WHEN mal = 3 THEN '\"{UNKNOWN_SKU}\"' WHEN sku IS NULL THEN 'null'"
+                f" ELSE {_json_list(SKUS)}[sku] END",
+            ),
+            "order_id": ("json", f"CASE WHEN etype = 5 THEN {quoted(f'uid({S_ORDER_ID}, o, j)')} ELSE 'null' END"),
+        }
+        assert tuple(values) == EVENT_COLUMNS
+        parts, text = [], "{"
+        for number, (key, (kind, value)) in enumerate(values.items()):
+            text += ("," if number else "") + f'"{key}":' + ('"' if kind == "text" else "")
+            parts += [_sql_str(text), value]
+            text = '"' if kind == "text" else ""
+        parts.append(_sql_str(text + "}"))
+        self._copy(
+            "events",
+            d,
+            f"SELECT concat({', '.join(parts)}) AS line",
+            writer.path_for(ENTITY_FILES["events"]),
+            "FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\\t'",
+        )
+        writer.noise = self._noise_counts("events", d, {"late_events": "late"})
 
     @property
     def sku_list(self) -> str:
@@ -636,7 +851,6 @@ class _World:
 
     def close(self) -> None:
         self.con.close()
-
 
 
 def _write_reference(landing: Path, day: dt.date) -> list[Path]:
@@ -664,60 +878,180 @@ def _manifest_rows(batch_path: Path) -> int:
     return sum(entry["rows"] for entry in manifest["files"])
 
 
+def _generate_days(landing: Path, options: GenerateOptions, first: int, last: int, on_day) -> None:
+    """Write the batches of days [first, last] (ordinals) in this process, serially.
+
+    Re-simulates the lead-in days first; calls ``on_day(batches, rows)`` after each day's batches.
+    """
+    world = _World(options)
+    try:
+        for o in range(max(world.ws, first - LOOKBACK_DAYS), first):
+            world.simulate(o, needed_from=first)
+            world.forget_through(first - 1)
+        for d in range(first, last + 1):
+            world.simulate(d)
+            day = dt.date.fromordinal(d)
+            written = _write_reference(landing, day) if d == world.ws else []
+            for entity in DAILY_ENTITIES:
+                with BatchWriter(landing, entity, day, producer=PRODUCER) as batch:
+                    getattr(world, f"write_{entity}")(batch, d)
+                written.append(landing / entity / day.isoformat())
+            world.forget_through(d)
+            on_day(len(written), sum(_manifest_rows(path) for path in written))
+    finally:
+        world.close()
+
+
+# A worker process runs this fixed entry point rather than a multiprocessing target, so that the
+# caller's __main__ is never re-imported (scripts need no `if __name__ == "__main__"` guard).
+_WORKER_CODE = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from orchestration.generator import _worker_main; _worker_main()"
+)
+
+
+def _worker_main() -> None:
+    """Worker process: (landing, options, first, last) pickled on stdin; reports on fd sys.argv[2]."""
+    conn = mp_connection.Connection(int(sys.argv[2]), readable=False)
+    try:
+        landing, options, first, last = pickle.load(sys.stdin.buffer)
+        _generate_days(landing, options, first, last, lambda batches, rows: conn.send(("day", batches, rows)))
+        conn.send(("done", 0, 0))
+    except BaseException as error:  # report anything, including KeyboardInterrupt, to the parent
+        text = traceback.format_exc()
+        try:
+            conn.send(("error", error, text))
+        except Exception:  # the exception does not pickle
+            conn.send(("error", None, text))
+    finally:
+        conn.close()
+
+
+def _cpu_count() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def plan_chunks(options: GenerateOptions) -> list[tuple[dt.date, dt.date]]:
+    """The (first, last) batch dates each worker process writes; one chunk means in-process.
+
+    ``options.workers`` None picks one process per CPU for calls of at least 100,000 orders, else
+    one. Chunks are contiguous and balanced by cost: every chunk but one starting at world_start
+    re-simulates LOOKBACK_DAYS lead-in days, so it gets fewer days to write.
+    """
+    first = options.start.toordinal()
+    ws = (options.world_start or options.start).toordinal()
+    workers = options.workers
+    if workers is None:
+        workers = _cpu_count() if options.orders_per_day * options.days >= _PARALLEL_MIN_ORDERS else 1
+    workers = max(1, min(workers, options.days))
+
+    def cost(day: int) -> float:  # extra cost of a chunk starting on `day`, beyond its written days
+        extra = _LEAD_IN_COST * min(LOOKBACK_DAYS, day - ws)
+        return extra if day == first else extra + _STARTUP_COST  # the first chunk runs in this process
+
+    # Balance: every chunk's written days + extra cost ~ target (the later chunks' extra is taken as
+    # the full lead-in, which holds unless the call starts within LOOKBACK_DAYS of world_start).
+    target = (options.days + cost(first) + (workers - 1) * (_LEAD_IN_COST * LOOKBACK_DAYS + _STARTUP_COST)) / workers
+    chunks, a = [], first
+    end = first + options.days  # exclusive
+    for i in range(workers - 1):
+        length = max(1, round(target - cost(a)))
+        length = min(length, end - a - (workers - 1 - i))  # leave at least a day for each later chunk
+        chunks.append((a, a + length - 1))
+        a += length
+    chunks.append((a, end - 1))
+    return [(dt.date.fromordinal(x), dt.date.fromordinal(y)) for x, y in chunks]
+
+
+def _generate_parallel(landing: Path, options: GenerateOptions, chunks, on_day) -> None:
+    """Write chunks[0] in this process and each other chunk in a worker process started for it;
+    relay the workers' per-day reports to `on_day` as they arrive (checked after each own day)."""
+    root = str(Path(__file__).resolve().parents[1])
+    workers: dict = {}  # report connection -> process
+    pending: set = set()
+    finished = False
+
+    def relay(block: bool) -> None:
+        """Handle every report that has arrived; with `block`, wait until all workers are done."""
+        while pending:
+            ready = mp_connection.wait(list(pending), timeout=None if block else 0)
+            if not ready:
+                return
+            for reader in ready:
+                try:
+                    kind, first, second = reader.recv()
+                except EOFError:
+                    code = workers[reader].wait()
+                    raise RuntimeError(f"generator worker {workers[reader].pid} died (exit code {code})") from None
+                if kind == "day":
+                    on_day(first, second)
+                elif kind == "done":
+                    pending.discard(reader)
+                else:  # "error": re-raise the worker's exception here, with its traceback as the cause
+                    cause = RuntimeError(f"in generator worker {workers[reader].pid}:\n{second}")
+                    if isinstance(first, BaseException):
+                        raise first from cause
+                    raise cause
+
+    def own_day(batches: int, rows: int) -> None:
+        on_day(batches, rows)
+        relay(block=False)
+
+    try:
+        for a, b in chunks[1:]:
+            read_fd, write_fd = os.pipe()
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-c", _WORKER_CODE, root, str(write_fd)],
+                    stdin=subprocess.PIPE,
+                    pass_fds=(write_fd,),
+                )
+            except BaseException:
+                os.close(read_fd)
+                raise
+            finally:
+                os.close(write_fd)
+            reader = mp_connection.Connection(read_fd, writable=False)
+            workers[reader] = process
+            pending.add(reader)
+            with process.stdin:
+                pickle.dump((landing, options, a.toordinal(), b.toordinal()), process.stdin)
+        _generate_days(landing, options, chunks[0][0].toordinal(), chunks[0][1].toordinal(), own_day)
+        relay(block=True)
+        finished = True
+    finally:
+        for reader, process in workers.items():
+            reader.close()
+            if not finished and process.poll() is None:
+                process.terminate()  # a sibling failed, or we were interrupted: stop the rest
+            process.wait()
+
+
+DAILY_ENTITIES = ("customers", "orders", "items", "events")
+
+
 def generate(landing: Path, options: GenerateOptions, progress: bool = False) -> GenerateSummary:
     """Write the batches of days [start, start + days) under `landing`; see docs/generator.md.
 
-    Events (the largest file) are written by a worker thread on a second DuckDB cursor while the
-    main thread simulates the next day and writes the CSV batches; each COPY reads only tables
-    that no longer change, so the output does not depend on the interleaving.
+    Large calls are split into contiguous chunks of days written by worker processes (see
+    ``plan_chunks``); each re-simulates the days before its chunk, so every batch's bytes are the
+    same whatever the split. The progress bar advances in this process as days complete.
     """
     validate_options(options)
     began = time.perf_counter()
     landing = Path(landing)
-    world = _World(options)
-    events_con = world.con.cursor()
-    first = options.start.toordinal()
-    last = first + options.days - 1
-    batches = rows = 0
+    chunks = plan_chunks(options)
+    totals = [0, 0]
+    with tqdm(total=options.days, disable=not progress, file=sys.stderr, unit="day", desc="generating") as bar:
 
-    def write_batch(entity: str, d: int, con) -> int:
-        day = dt.date.fromordinal(d)
-        with BatchWriter(landing, entity, day, producer=PRODUCER) as batch:
-            getattr(world, f"write_{entity}")(batch, d, con)
-        return _manifest_rows(landing / entity / day.isoformat())
+        def on_day(batches: int, rows: int) -> None:
+            totals[0] += batches
+            totals[1] += rows
+            bar.update(1)
 
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strata-events")
-    pending: Future | None = None
-    try:
-        for o in range(max(world.ws, first - LOOKBACK_DAYS), first):
-            world.simulate(o)
-        with tqdm(total=options.days, disable=not progress, file=sys.stderr, unit="day", desc="generating") as bar:
-            for d in range(first, last + 1):
-                world.simulate(d)
-                if d == world.ws:
-                    written = _write_reference(landing, dt.date.fromordinal(d))
-                    batches += len(written)
-                    rows += sum(_manifest_rows(p) for p in written)
-                for entity in ("customers", "orders", "items"):
-                    rows += write_batch(entity, d, world.con)
-                    batches += 1
-                if pending is not None:
-                    rows += pending.result()
-                    batches += 1
-                    bar.update(1)
-                world.forget_before(d)  # the events of day d - 1 were the last reader of day d - 1 - LOOKBACK
-                pending = executor.submit(write_batch, "events", d, events_con)
-            if pending is not None:
-                rows += pending.result()
-                batches += 1
-                pending = None
-                bar.update(1)
-    finally:
-        if pending is not None:
-            pending.cancel()
-            with contextlib.suppress(BaseException):  # the original error is already propagating
-                pending.result()
-        executor.shutdown(wait=True)
-        events_con.close()
-        world.close()
-    return GenerateSummary(batches=batches, rows=rows, seconds=time.perf_counter() - began)
+        if len(chunks) == 1:
+            _generate_days(landing, options, options.start.toordinal(), chunks[0][1].toordinal(), on_day)
+        else:
+            _generate_parallel(landing, options, chunks, on_day)
+    return GenerateSummary(batches=totals[0], rows=totals[1], seconds=time.perf_counter() - began)

@@ -102,6 +102,7 @@ def store_info(clean) -> tuple[dict[str, dt.date], dict[str, Decimal]]:
 
 # --- determinism --------------------------------------------------------------------------------
 
+
 def test_same_options_give_identical_bytes(tmp_path):
     generate(tmp_path / "a", options(days=3))
     generate(tmp_path / "b", options(days=3))
@@ -127,12 +128,35 @@ def test_split_ranges_equal_one_range(tmp_path, split):
     noise = NOISY  # late events, next-day duplicates and CDC updates all cross batch boundaries
     generate(tmp_path / "one", options(days=total, noise=noise))
     generate(tmp_path / "two", options(days=split, noise=noise, world_start=START))
-    generate(tmp_path / "two", options(start=START + dt.timedelta(days=split), days=total - split, noise=noise,
-                                       world_start=START))
+    generate(
+        tmp_path / "two",
+        options(start=START + dt.timedelta(days=split), days=total - split, noise=noise, world_start=START),
+    )
     one, two = all_files(tmp_path / "one"), all_files(tmp_path / "two")
     assert one.keys() == two.keys()
     different = [name for name in one if one[name] != two[name]]
     assert different == []
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_worker_processes_give_identical_bytes(tmp_path, workers):
+    """Splitting the days over worker processes (each re-simulating its lead-in) changes no byte."""
+    noise = NOISY
+    generate(tmp_path / "one", options(days=LOOKBACK_DAYS + 3, noise=noise, workers=1))
+    summary = generate(tmp_path / "many", options(days=LOOKBACK_DAYS + 3, noise=noise, workers=workers))
+    one, many = all_files(tmp_path / "one"), all_files(tmp_path / "many")
+    assert one.keys() == many.keys()
+    assert [name for name in one if one[name] != many[name]] == []
+    assert summary.batches == len(list(iter_batches(tmp_path / "many")))
+
+
+def test_worker_processes_with_lead_in_and_progress(tmp_path, capsys):
+    generate(tmp_path / "one", options(days=6, world_start=START, workers=1))
+    later = START + dt.timedelta(days=2)
+    generate(tmp_path / "two", options(start=later, days=4, world_start=START, workers=2), progress=True)
+    assert "4/4" in capsys.readouterr().err
+    one, two = all_files(tmp_path / "one"), all_files(tmp_path / "two")
+    assert two and all(one[name] == data for name, data in two.items())
 
 
 def test_day_by_day_extension_equals_one_range(tmp_path):
@@ -143,6 +167,7 @@ def test_day_by_day_extension_equals_one_range(tmp_path):
 
 
 # --- the landing contract ------------------------------------------------------------------------
+
 
 def test_manifests_match_files_and_summary(tmp_path):
     summary = generate(tmp_path / "l", options(days=3))
@@ -198,8 +223,14 @@ def test_csv_format(clean):
 
 def test_reference_data(clean):
     stores = read_rows(clean, "stores", START)
-    assert [s["name"] for s in stores] == ["Philadelphia", "Brooklyn", "Chicago", "San Francisco", "New Orleans",
-                                           "Los Angeles"]
+    assert [s["name"] for s in stores] == [
+        "Philadelphia",
+        "Brooklyn",
+        "Chicago",
+        "San Francisco",
+        "New Orleans",
+        "Los Angeles",
+    ]
     assert all(UUID_RE.match(s["id"]) for s in stores)
     products = read_rows(clean, "products", START)
     assert [p["sku"] for p in products] == [f"JAF-00{i}" for i in range(1, 6)] + [f"BEV-00{i}" for i in range(1, 6)]
@@ -217,6 +248,7 @@ def test_two_stores_open_on_earliest_world_start():
 
 
 # --- referential sanity without noise ------------------------------------------------------------
+
 
 def test_orders_reference_existing_customers_and_open_stores(clean, store_info):
     opened, _ = store_info
@@ -246,8 +278,9 @@ def test_order_volume_and_customer_growth(clean):
 
 
 def test_loyal_customers_order_repeatedly(clean):
-    per_customer = Counter(o["customer"] for day in days() for o in read_rows(clean, "orders", day)
-                           if o["updated_at"] == o["ordered_at"])
+    per_customer = Counter(
+        o["customer"] for day in days() for o in read_rows(clean, "orders", day) if o["updated_at"] == o["ordered_at"]
+    )
     assert sum(1 for n in per_customer.values() if n >= 3) >= 20
 
 
@@ -264,12 +297,20 @@ def test_order_versions_are_cdc(clean):
             continue  # history not complete within the generated window
         path = [o["status"] for _, o in history]
         statuses[tuple(path)] += 1
-        assert path in (["completed"], ["placed", "completed"], ["placed", "cancelled"], ["completed", "returned"],
-                        ["placed", "completed", "returned"])
+        assert path in (
+            ["completed"],
+            ["placed", "completed"],
+            ["placed", "cancelled"],
+            ["completed", "returned"],
+            ["placed", "completed", "returned"],
+        )
         assert len({(o["subtotal"], o["customer"], o["ordered_at"]) for _, o in history}) == 1
     total = sum(statuses.values())
-    online = statuses[("placed", "completed")] + statuses[("placed", "cancelled")] + statuses[
-        ("placed", "completed", "returned")]
+    online = (
+        statuses[("placed", "completed")]
+        + statuses[("placed", "cancelled")]
+        + statuses[("placed", "completed", "returned")]
+    )
     assert 0.33 < online / total < 0.47
     assert statuses[("placed", "cancelled")] > 0
     assert statuses[("completed", "returned")] + statuses[("placed", "completed", "returned")] > 0
@@ -363,13 +404,15 @@ def test_events_land_in_the_batch_of_collection_without_noise(clean):
 
 # --- noise ----------------------------------------------------------------------------------------
 
+
 def test_no_noise_means_none_in_files_or_manifests(clean):
     for day in days():
         for entity in DAILY:
             noise = manifest(clean, entity, day)["noise"]
             assert list(noise) == sorted(NOISE_KEYS[entity])
             assert {k: v for k, v in noise.items() if k != "order_updates"} == dict.fromkeys(
-                (k for k in noise if k != "order_updates"), 0)
+                (k for k in noise if k != "order_updates"), 0
+            )
             lines = file_of(clean, entity, day).read_text().splitlines()
             assert len(lines) == len(set(lines))
             key = "event_id" if entity == "events" else "id"
@@ -383,7 +426,7 @@ def _is_malformed(entity: str, row: dict, store_ids: set[str]) -> bool:
     if not key:
         return True
     if entity == "orders":
-        return (parse_ts(row["ordered_at"]) is None or int(row["subtotal"]) < 0 or row["store_id"] not in store_ids)
+        return parse_ts(row["ordered_at"]) is None or int(row["subtotal"]) < 0 or row["store_id"] not in store_ids
     if entity == "items":
         return row["sku"] == UNKNOWN_SKU
     if entity == "events":
@@ -413,8 +456,10 @@ def test_noise_counts_match_files(noisy, store_info):
             for row in malformed:
                 if not row[key]:
                     expected["malformed_null_key"] += 1
-                elif entity in ("orders", "events") and parse_ts(
-                        row["ordered_at" if entity == "orders" else "occurred_at"]) is None:
+                elif (
+                    entity in ("orders", "events")
+                    and parse_ts(row["ordered_at" if entity == "orders" else "occurred_at"]) is None
+                ):
                     expected["malformed_bad_timestamp"] += 1
                 elif entity == "orders" and int(row["subtotal"]) < 0:
                     expected["malformed_negative_amount"] += 1
@@ -432,8 +477,9 @@ def test_noise_counts_match_files(noisy, store_info):
                 expected["customer_updates"] = sum(r["id"] in customers_seen for r in fresh)
                 customers_seen |= {r["id"] for r in real}
             if entity == "events":
-                late = [r for r in fresh
-                        if parse_ts(r["collected_at"]) - parse_ts(r["occurred_at"]) >= dt.timedelta(days=1)]
+                late = [
+                    r for r in fresh if parse_ts(r["collected_at"]) - parse_ts(r["occurred_at"]) >= dt.timedelta(days=1)
+                ]
                 expected["late_events"] = len(late)
             assert noise == {k: expected[k] for k in NOISE_KEYS[entity]}, (entity, day)
             totals.update({f"{entity}.{k}": v for k, v in noise.items()})
@@ -500,9 +546,12 @@ def test_each_noise_kind_switches_alone(tmp_path, kind):
     for day in days(n=3):
         for entity in DAILY:
             totals.update(manifest(tmp_path / "l", entity, day)["noise"])
-    owned = {"late_event_rate": {"late_events"}, "duplicate_rate": {"duplicates"},
-             "customer_update_rate": {"customer_updates"},
-             "malformed_rate": {k for k in totals if k.startswith("malformed_")}}[kind]
+    owned = {
+        "late_event_rate": {"late_events"},
+        "duplicate_rate": {"duplicates"},
+        "customer_update_rate": {"customer_updates"},
+        "malformed_rate": {k for k in totals if k.startswith("malformed_")},
+    }[kind]
     assert owned and all(totals[k] > 0 for k in owned)
     assert all(v == 0 for k, v in totals.items() if k not in owned | {"order_updates"})
 
@@ -513,6 +562,7 @@ def test_default_noise_is_on():
 
 
 # --- options ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("overrides", "name"),
@@ -531,6 +581,8 @@ def test_default_noise_is_on():
         ({"noise": NoiseOptions(duplicate_rate=1.5)}, "duplicate_rate"),
         ({"noise": NoiseOptions(customer_update_rate=float("nan"))}, "customer_update_rate"),
         ({"noise": NoiseOptions(malformed_rate=2)}, "malformed_rate"),
+        ({"workers": 0}, "workers"),
+        ({"workers": "2"}, "workers"),
     ],
 )
 def test_invalid_options_name_the_option(tmp_path, overrides, name):
