@@ -6,6 +6,7 @@ with
 
 checked as (
     select * from {{ checked_model }}
+    where {{ strata_in_window('source_batch_date') }}
 ),
 
 rejected as (
@@ -39,14 +40,19 @@ select * from final
 {%- endmacro %}
 
 
-{#- The conformed rows of an entity: valid rows only, the latest version per key. Exact
-    duplicates collapse because they tie on every ordering column and carry the same values. -#}
-{% macro latest_valid_versions(checked_model, key_column, columns, version_order) -%}
+{#- The conformed rows of an entity: valid rows only, the latest version per key (the first
+    delivery of it when it arrived more than once).
+    An incremental run ranks only the rows its window delivered (business_date_column, when
+    given, drops rows later than the lookback); strata_newer_version() then lets the merge
+    replace a stored row only with a newer version, so runs in any order end where a full
+    refresh does. -#}
+{% macro latest_valid_versions(checked_model, key_column, columns, version_column, business_date_column=none) -%}
 with
 
 checked as (
     select * from {{ checked_model }}
     where reject_reason is null
+        and {{ strata_in_window('source_batch_date', business_date_column) }}
 ),
 
 ranked as (
@@ -54,7 +60,7 @@ ranked as (
         *,
         row_number() over (
             partition by {{ key_column }}
-            order by {{ version_order }}, source_batch_date desc, row_hash desc
+            order by {{ version_column }} desc, source_batch_date asc, row_hash desc
         ) as version_rank
     from checked
 ),
@@ -64,10 +70,28 @@ final as (
         {%- for column in columns %}
         {{ column }},
         {%- endfor %}
-        source_batch_date
+        source_batch_date,
+        row_hash
     from ranked
     where version_rank = 1
 )
 
 select * from final
+{%- endmacro %}
+
+
+{#- Merge guard: the incoming version is newer than the stored one, by the same order that
+    latest_valid_versions ranks with: the later version; between equal versions the first
+    delivery (earliest batch), so a redelivery, however late, never moves a row; then the
+    fingerprint, only to make the order total. -#}
+{% macro strata_newer_version(version_column) -%}
+    {%- set new = 'DBT_INTERNAL_SOURCE.' -%}
+    {%- set old = 'DBT_INTERNAL_DEST.' -%}
+    {{- return(
+        '(' ~ new ~ version_column ~ ' > ' ~ old ~ version_column
+        ~ ' or (' ~ new ~ version_column ~ ' = ' ~ old ~ version_column
+        ~ ' and (' ~ new ~ 'source_batch_date < ' ~ old ~ 'source_batch_date'
+        ~ ' or (' ~ new ~ 'source_batch_date = ' ~ old ~ 'source_batch_date'
+        ~ ' and ' ~ new ~ 'row_hash > ' ~ old ~ 'row_hash))))'
+    ) -}}
 {%- endmacro %}

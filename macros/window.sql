@@ -16,3 +16,34 @@
     {%- endif -%}
     {{- return(text) -}}
 {%- endmacro %}
+
+{#- How many days after its business date (order date, event date) a row may arrive and still be
+    merged by an incremental run. Rows arriving later are reported by the late-arrivals model and
+    only a full refresh includes them. -#}
+{% macro strata_lookback_days() -%}
+    {%- set days = var('lookback_days') | string -%}
+    {%- if not modules.re.fullmatch('\d{1,3}', days) -%}
+        {{- exceptions.raise_compiler_error("var lookback_days must be a whole number of days, got " ~ days) -}}
+    {%- endif -%}
+    {{- return(days | int) -}}
+{%- endmacro %}
+
+{#- The earliest business date an incremental run can touch: window_start - lookback_days. -#}
+{% macro strata_lookback_start() -%}
+    {%- set start = modules.datetime.date.fromisoformat(strata_window_start()) -%}
+    {{- return((start - modules.datetime.timedelta(days=strata_lookback_days())).isoformat()) -}}
+{%- endmacro %}
+
+{#- Rows an incremental run merges: delivered in the window's batches, and not later than the
+    lookback after their business date. A full refresh takes every row. -#}
+{% macro strata_in_window(batch_date_column, business_date_column=none) -%}
+    {%- if is_incremental() -%}
+        {{ batch_date_column }} >= cast('{{ strata_window_start() }}' as date)
+        and {{ batch_date_column }} < cast('{{ strata_window_end() }}' as date)
+        {%- if business_date_column %}
+        and {{ business_date_column }} >= {{ dbt.dateadd('day', -strata_lookback_days(), batch_date_column) }}
+        {%- endif %}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

@@ -69,6 +69,11 @@ def main() -> None:
 @_rate_option("--duplicate-rate", "duplicate_rate", "Share of records delivered twice.")
 @_rate_option("--update-rate", "customer_update_rate", "Share of customers whose profile changes per day.")
 @_rate_option("--malformed-rate", "malformed_rate", "Share of extra malformed rows.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    help="Writer processes (default: one per CPU for large runs). Never changes the output.",
+)
 @click.option("--no-noise", is_flag=True, help="Switch every kind of noise off.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr.")
 def generate(
@@ -86,6 +91,7 @@ def generate(
     malformed_rate,
     no_noise,
     progress,
+    workers,
 ) -> None:
     """Write synthetic daily landing batches (deterministic for a seed)."""
     from orchestration.generator import GenerateOptions, GeneratorOptionError, NoiseOptions
@@ -112,6 +118,7 @@ def generate(
             world_start=world_start,
             new_column_from=new_column_from,
             noise=noise,
+            workers=workers,
         )
         summary = run(landing_dir(), options, progress=progress)
     except GeneratorOptionError as error:

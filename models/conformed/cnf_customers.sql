@@ -1,12 +1,20 @@
-{#- A profile without updated_at (jafgen delivers none) counts as written on its batch date. -#}
+{#- Customers take updates at any time, so there is no lookback cut-off; the table is small
+    enough that the merge needs no predicate on the target. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='customer_id',
+        on_schema_change='fail',
+        merge_update_condition=strata_newer_version('updated_at'),
+    )
+}}
+
 {{
     latest_valid_versions(
         checked_model=ref('cnf_customers__checked'),
         key_column='customer_id',
-        columns=[
-            'customer_id', 'customer_name', 'customer_email',
-            'coalesce(updated_at, cast(source_batch_date as timestamp)) as updated_at',
-        ],
-        version_order='coalesce(updated_at, cast(source_batch_date as timestamp)) desc',
+        columns=['customer_id', 'customer_name', 'customer_email', 'updated_at'],
+        version_column='updated_at',
     )
 }}

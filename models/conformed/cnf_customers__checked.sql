@@ -17,7 +17,8 @@ typed as (
         lower(nullif(trim(email), '')) as customer_email,
 
         ---------- timestamps
-        {{ to_utc_timestamp('updated_at') }} as updated_at,
+        {#- jafgen sends no updated_at: such a profile counts as written on its batch date. #}
+        coalesce({{ to_utc_timestamp('updated_at') }}, cast(_batch_date as timestamp)) as updated_at,
 
         ---------- delivered values, for checks and the quarantine
         updated_at as delivered_updated_at,
@@ -36,7 +37,8 @@ checked as (
         case
             when customer_id is null then 'null_key'
             when customer_name is null then 'missing_value'
-            when updated_at is null and delivered_updated_at is not null then 'bad_timestamp'
+            when {{ to_utc_timestamp('delivered_updated_at') }} is null and delivered_updated_at is not null
+                then 'bad_timestamp'
         end as reject_reason
     from typed
 )

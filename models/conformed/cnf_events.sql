@@ -1,13 +1,24 @@
 {#- A redelivered event repeats its event_id; the copy collected last wins. -#}
 {{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key=['event_date', 'event_id'],
+        on_schema_change='fail',
+        incremental_predicates=["DBT_INTERNAL_DEST.event_date >= cast('" ~ strata_lookback_start() ~ "' as date)"],
+        merge_update_condition=strata_newer_version('collected_at'),
+    )
+}}
+
+{{
     latest_valid_versions(
         checked_model=ref('cnf_events__checked'),
         key_column='event_id',
         columns=[
             'event_id', 'anonymous_id', 'customer_id', 'product_id', 'order_id',
-            'event_type', 'page_path', 'occurred_at', 'collected_at',
-            'cast(occurred_at as date) as event_date',
+            'event_type', 'page_path', 'occurred_at', 'collected_at', 'event_date',
         ],
-        version_order='collected_at desc',
+        version_column='collected_at',
+        business_date_column='event_date',
     )
 }}

@@ -31,6 +31,7 @@ typed as (
         ---------- timestamps
         {{ to_utc_timestamp('occurred_at') }} as occurred_at,
         {{ to_utc_timestamp('collected_at') }} as collected_at,
+        cast({{ to_utc_timestamp('occurred_at') }} as date) as event_date,
 
         ---------- delivered values, for checks and the quarantine
         occurred_at as delivered_occurred_at,

@@ -9,7 +9,7 @@ raw_items as (
 ),
 
 orders as (
-    select order_id from {{ ref('cnf_orders') }}
+    select order_id, order_date from {{ ref('cnf_orders') }}
 ),
 
 products as (
@@ -36,6 +36,7 @@ typed as (
 checked as (
     select
         typed.*,
+        orders.order_date,
         case
             when typed.order_item_id is null then 'null_key'
             when typed.order_id is null or typed.product_id is null then 'missing_value'

@@ -1,4 +1,15 @@
 {{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key=['order_date', 'order_id'],
+        on_schema_change='fail',
+        incremental_predicates=["DBT_INTERNAL_DEST.order_date >= cast('" ~ strata_lookback_start() ~ "' as date)"],
+        merge_update_condition=strata_newer_version('updated_at'),
+    )
+}}
+
+{{
     latest_valid_versions(
         checked_model=ref('cnf_orders__checked'),
         key_column='order_id',
@@ -8,9 +19,10 @@
             cents_to_currency('tax_paid_cents') ~ ' as tax_paid',
             cents_to_currency('order_total_cents') ~ ' as order_total',
             'ordered_at',
-            'cast(ordered_at as date) as order_date',
-            'coalesce(updated_at, ordered_at) as updated_at',
+            'order_date',
+            'updated_at',
         ],
-        version_order='coalesce(updated_at, ordered_at) desc',
+        version_column='updated_at',
+        business_date_column='order_date',
     )
 }}

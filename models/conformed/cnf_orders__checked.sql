@@ -34,10 +34,11 @@ typed as (
 
         ---------- timestamps
         {{ to_utc_timestamp('ordered_at') }} as ordered_at,
-        {{ to_utc_timestamp('updated_at') }} as updated_at,
+        coalesce({{ to_utc_timestamp('updated_at') }}, {{ to_utc_timestamp('ordered_at') }}) as updated_at,
 
         ---------- delivered values, for checks and the quarantine
         ordered_at as delivered_ordered_at,
+        cast({{ to_utc_timestamp('ordered_at') }} as date) as order_date,
         updated_at as delivered_updated_at,
         subtotal as delivered_subtotal,
         tax_paid as delivered_tax_paid,
@@ -64,7 +65,7 @@ checked as (
                 or typed.delivered_tax_paid is null or typed.delivered_order_total is null
                 then 'missing_value'
             when typed.ordered_at is null
-                or (typed.updated_at is null and typed.delivered_updated_at is not null)
+                or ({{ to_utc_timestamp('typed.delivered_updated_at') }} is null and typed.delivered_updated_at is not null)
                 then 'bad_timestamp'
             when typed.subtotal_cents is null or typed.tax_paid_cents is null
                 or typed.order_total_cents is null

@@ -1,3 +1,4 @@
+{#- Reference-like and small: rebuilt whole every run, the latest delivered batch wins. #}
 {{
     latest_valid_versions(
         checked_model=ref('cnf_products__checked'),
@@ -6,6 +7,6 @@
             'product_id', 'product_name', 'product_type', 'product_description',
             cents_to_currency('price_cents') ~ ' as product_price',
         ],
-        version_order='source_batch_date desc',
+        version_column='source_batch_date',
     )
 }}

@@ -1,3 +1,4 @@
+{#- Reference-like and small: rebuilt whole every run, the latest delivered batch wins. #}
 {{
     latest_valid_versions(
         checked_model=ref('cnf_supplies__checked'),
@@ -7,6 +8,6 @@
             cents_to_currency('cost_cents') ~ ' as supply_cost',
             'is_perishable',
         ],
-        version_order='source_batch_date desc',
+        version_column='source_batch_date',
     )
 }}
