@@ -9,7 +9,10 @@ raw_items as (
 ),
 
 orders as (
-    select order_id, order_date from {{ ref('cnf_orders') }}
+    select
+        order_id,
+        order_date
+    from {{ ref('cnf_orders') }}
 ),
 
 products as (

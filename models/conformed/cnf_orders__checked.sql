@@ -65,7 +65,10 @@ checked as (
                 or typed.delivered_tax_paid is null or typed.delivered_order_total is null
                 then 'missing_value'
             when typed.ordered_at is null
-                or ({{ to_utc_timestamp('typed.delivered_updated_at') }} is null and typed.delivered_updated_at is not null)
+                or (
+                    {{ to_utc_timestamp('typed.delivered_updated_at') }} is null
+                    and typed.delivered_updated_at is not null
+                )
                 then 'bad_timestamp'
             when typed.subtotal_cents is null or typed.tax_paid_cents is null
                 or typed.order_total_cents is null
