@@ -20,6 +20,7 @@ import json
 import math
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import time
@@ -443,10 +444,14 @@ MALFORMED_KINDS: dict[str, tuple[str, ...]] = {
 }
 # Worker processes: days are split into contiguous chunks, one per process; a chunk after the
 # first re-simulates up to LOOKBACK_DAYS lead-in days, each costing about this share of a written day.
-_LEAD_IN_COST = 0.4
+_LEAD_IN_COST = 0.15  # lead-in days are simulated in one block and write nothing
 _STARTUP_COST = 0.5  # starting a worker process (an interpreter importing duckdb), in written days
 _PARALLEL_MIN_ORDERS = 100_000  # below this many orders in a call, one process is faster
 _MAX_WORKERS = 64
+# Days are simulated in blocks, one statement per entity for a whole block (planning a statement
+# costs about as much as executing it for a few thousand orders): up to this many orders, or days.
+_BLOCK_ORDERS = 200_000
+_MAX_BLOCK_DAYS = 32
 
 # The tables of pending records, one per entity; `k` = origin_ordinal * _KEY_SPACE + key in the day.
 _TABLES: dict[str, str] = {
@@ -457,6 +462,34 @@ _TABLES: dict[str, str] = {
     "events": "k BIGINT, conv BOOLEAN, who BIGINT, j BIGINT, etype INTEGER, occurred_at BIGINT, sku INTEGER,"
     " page INTEGER, collected_at BIGINT, late BOOLEAN",
 }
+
+# Generation order of an origin day's records of each entity, as an ORDER BY over `k` (unique per
+# record within the day): customers are created (k even) before the updates (k odd); orders'
+# first versions (k % 4 = 0), then second, then third; items and events by key.
+_GENERATION_ORDER: dict[str, str] = {"customers": "k % 2, k", "orders": "k % 4, k", "items": "k", "events": "k"}
+
+
+# Manifest noise counts per entity beyond duplicates and malformed copies: key -> condition on a
+# batch's real records.
+_NOISE_CONDITIONS: dict[str, dict[str, str]] = {
+    "customers": {"customer_updates": "upd"},
+    "orders": {"order_updates": "v > 0"},
+    "items": {},
+    "events": {"late_events": "late"},
+}
+
+
+def _check_csv_safe(value: str) -> None:
+    if any(c in value for c in ',"\n\r\t') or value == "":
+        raise AssertionError(f"{value!r} would need CSV quoting")
+
+
+def _csv_list(values) -> str:
+    """A SQL list of string literals that need no CSV quoting (checked)."""
+    values = list(values)
+    for value in values:
+        _check_csv_safe(value)
+    return _sql_list(values)
 
 
 def _json_list(values) -> str:
@@ -473,11 +506,13 @@ class _World:
 
     An entity's table holds the records (plus duplicate and malformed copies) not yet written, each
     with the batch day it lands in (`deliver`), and only the numbers needed to rebuild it: ids,
-    names and timestamps are formatted while writing, from the same hash functions. Each simulated
-    day appends its records in generation order, so the table is grouped by origin day, oldest
-    first; writing batch D scans it for `deliver = D`, then deletes what can no longer be written.
-    No statement sorts: every statement scans one table (filtered, or each row expanded in place
-    by ``unnest``), and on a single thread all of these keep their order, so the bytes are stable.
+    names and timestamps are formatted while writing, from the same hash functions. Days are
+    simulated in blocks: one INSERT per entity appends the records of all the block's days (the
+    `days` table holds each day's numbers), so planning is paid once per block rather than per
+    day. The table order is therefore not the file order; writing batch D sorts its rows by a key
+    that is unique per row (origin day, real/duplicate/malformed, generation order within the
+    day), which fixes the bytes whatever the table order. After a block's batches are written,
+    what can no longer be written is deleted.
     """
 
     def __init__(self, options: GenerateOptions):
@@ -485,6 +520,11 @@ class _World:
         self.noise = options.noise
         self.world_start = options.world_start if options.world_start is not None else options.start
         self.ws = self.world_start.toordinal()
+        self._block: tuple[int, int] = (0, -1)  # the batch days [first, last] of the simulated block
+        self._counts: dict[str, dict[int, dict[str, int]]] = {}  # entity -> batch day -> noise counts
+        self._prepared: dict[tuple[str, str], str] = {}  # (entity, line SQL) -> prepared COPY
+        self._count = 0  # prepared statements so far
+        self.scratch = Path()  # where the prepared COPYs write (set by the caller)
         # One thread: parallelism comes from worker processes, and a single thread keeps every
         # statement's output order trivially deterministic.
         self.con = duckdb.connect(":memory:", config={"threads": 1})
@@ -499,7 +539,6 @@ class _World:
             CREATE MACRO pick(s, d, i, n) AS 1 + floor(rnd(s, d, i) * (n))::INTEGER;
             CREATE MACRO uid(s, d, i) AS
                 (((h(s, d, i)::UHUGEINT << 64) | h((s) + 1000, d, i)::UHUGEINT)::UUID)::VARCHAR;
-            CREATE MACRO ts(x) AS strftime(make_timestamp((x)::BIGINT * 1000000), '%Y-%m-%dT%H:%M:%S');
             CREATE MACRO day_epoch(o) AS ((o) - {_EPOCH_ORDINAL})::BIGINT * 86400;
             CREATE MACRO o_cidx(o, j, ncust) AS (CASE WHEN rnd({S_ORDER_LOYAL}, o, j) < 0.5
                 THEN floor(rnd({S_ORDER_CUSTOMER}, o, j) * greatest(1, (ncust) // 5))
@@ -516,16 +555,18 @@ class _World:
         """Customers created up to and including world day `offset` (0 = world_start)."""
         return self.o.initial_customers + self.o.new_customers_per_day * (offset + 1)
 
-    def orders_on(self, ordinal: int) -> int:
-        jitter = self.con.execute(f"SELECT rnd({S_DAY_VOLUME}, {ordinal}, 0)").fetchall()[0][0]
-        return max(1, round(self.o.orders_per_day * (0.9 + 0.2 * jitter)))
+    def _orders_on(self, ordinals: list[int]) -> dict[int, int]:
+        """The order count of each day (one statement for all of them)."""
+        values = ", ".join(f"({o})" for o in ordinals)
+        rows = self.con.execute(f"SELECT o, rnd({S_DAY_VOLUME}, o, 0) FROM (VALUES {values}) v(o)").fetchall()
+        return {o: max(1, round(self.o.orders_per_day * (0.9 + 0.2 * jitter))) for o, jitter in rows}
 
     def _insert(self, entity: str, select: str, kinds_count: str, needed_from: int | None) -> None:
-        """Append the records of `select` (one origin day; columns as in the table up to `deliver`,
-        all named), then duplicate copies, then malformed copies of some of them: one statement,
-        whose UNION ALL parts run in order over the records materialized once. Records that land
-        before batch `needed_from` - 1 (a lead-in day's) are left out: neither they nor their
-        copies can land on or after `needed_from`."""
+        """Append the records of `select` (columns as in the table up to `deliver`, all named), then
+        duplicate copies, then malformed copies of some of them: one statement, whose UNION ALL
+        parts run over the records materialized once. Records that land before batch
+        `needed_from` - 1 (a lead-in day's) are left out: neither they nor their copies can land
+        on or after `needed_from`. The table order does not matter (see ``_rows``)."""
         if needed_from is not None:
             select = f"SELECT * FROM ({select}) WHERE deliver >= {needed_from - 1}"
         off = ENTITY_OFFSET[entity]
@@ -545,37 +586,59 @@ class _World:
         else:
             self.con.execute(f"INSERT INTO {entity} WITH base AS MATERIALIZED ({select}) {' UNION ALL '.join(parts)}")
 
-    # -- one origin day ----------------------------------------------------------------------
+    # -- origin days ---------------------------------------------------------------------------
 
-    def simulate(self, o: int, needed_from: int | None = None) -> None:
-        """Append every record originating on day `o`, each with the batch day it lands in.
+    def simulate(self, first: int, last: int, needed_from: int | None = None) -> None:
+        """Append every record originating on days [first, last], each with the batch day it
+        lands in: one statement per entity for all of these days (the `days` table holds each
+        day's numbers; day-dependent values are columns of it rather than literals).
 
-        With `needed_from` (a lead-in day), entities none of whose records can land on or after
-        that batch day are skipped.
+        With `needed_from` (lead-in days, all before it), the records that land before
+        `needed_from` - 1 are left out, and so are the days of an entity none of whose records
+        can land on or after that batch day.
         """
-        needed_from = o if needed_from is None else needed_from
-        lead_in = needed_from if needed_from > o + 1 else None  # to leave out what lands too early
-        off = o - self.ws
-        n = self.orders_on(o)
-        ncust = self.customers_by(off)
-        con, ks = self.con, _KEY_SPACE
-        day = dt.date.fromordinal(o)
-        open_stores = _sql_list(i + 1 for i, s in enumerate(STORES) if s.open_on(day))
-        n_open = sum(1 for s in STORES if s.open_on(day))
-
-        # Customers: created today, then profile updates of customers created before today.
-        if o + 1 >= needed_from:  # duplicates land a day later
+        lead_in = needed_from
+        nf = needed_from if needed_from is not None else first
+        if needed_from is None:
+            self._block, self._counts = (first, last), {}  # the batches to write next
+        ordinals = list(range(first, last + 1))
+        counts = self._orders_on(ordinals)
+        rows = []
+        for o in ordinals:
+            off = o - self.ws
+            day = dt.date.fromordinal(o)
+            open_stores = [i + 1 for i, s in enumerate(STORES) if s.open_on(day)]
+            n = counts[o]
             lo = 0 if off == 0 else self.customers_by(off - 1)
+            n_anon = round(n * ONLINE_SHARE * ANON_SESSIONS_PER_ONLINE_ORDER)
+            rows.append(
+                f"({o}, {off}, {n}, {self.customers_by(off)}::BIGINT, {lo}::BIGINT, {_sql_list(open_stores)},"
+                f" {len(open_stores)}, {n_anon})"
+            )
+        con, ks = self.con, _KEY_SPACE
+        con.execute(
+            "CREATE OR REPLACE TABLE days AS SELECT * FROM (VALUES "
+            + ", ".join(rows)
+            + ") v(o, off, n, ncust, lo, open_stores, n_open, n_anon)"
+        )
+
+        def days_from(lowest: int) -> str:  # the days whose records can still be needed
+            return "days" if lowest <= first else f"(SELECT * FROM days WHERE o >= {lowest})"
+
+        # Customers: created on each day, then profile updates of customers created before it.
+        if last + 1 >= nf:  # duplicates land a day later
             new = f"""
-                SELECT {o}::BIGINT * {ks} + i * 2 AS k, i AS idx, false AS upd, false AS renamed,
-                       day_epoch({o}) + floor(rnd({S_CUST_TIME}, 0, i) * 25200)::BIGINT AS updated_at, {o} AS deliver
-                FROM range({lo}, {ncust}) r(i)
+                SELECT o::BIGINT * {ks} + i * 2 AS k, i AS idx, false AS upd, false AS renamed,
+                       day_epoch(o) + floor(rnd({S_CUST_TIME}, 0, i) * 25200)::BIGINT AS updated_at, o AS deliver
+                FROM (SELECT o, unnest(range(lo, ncust)) AS i FROM {days_from(nf - 1)})
             """
             updates = ""
             rate = self.noise.customer_update_rate
-            if rate > 0 and lo > 0:
+            max_lo = max(0 if o == self.ws else self.customers_by(o - self.ws - 1) for o in ordinals)
+            if rate > 0 and max_lo > 0:
                 # Each customer changes name at most once, on a geometric day after creation (itself
                 # an update); other updates change only the email. Closed form: no history needed.
+                # range x days, filtered: streams, however many customers there are.
                 p = NAME_CHANGE_SHARE * rate
                 log_keep = math.log1p(-p)
                 rename_off = (
@@ -583,10 +646,11 @@ class _World:
                 )
                 updates = f"""
                     UNION ALL
-                    SELECT {o}::BIGINT * {ks} + i * 2 + 1, i, true, ro <= {off},
-                           day_epoch({o}) + floor(rnd({S_CUST_UPD_TIME}, {o}, i) * 86400)::BIGINT, {o}
-                    FROM (SELECT i, {rename_off} AS ro FROM range({lo}) r(i))
-                    WHERE ro = {off} OR rnd({S_CUST_UPDATE}, {o}, i) < {(1 - NAME_CHANGE_SHARE) * rate!r}
+                    SELECT o::BIGINT * {ks} + i * 2 + 1, i, true, ro <= off,
+                           day_epoch(o) + floor(rnd({S_CUST_UPD_TIME}, o, i) * 86400)::BIGINT, o
+                    FROM (SELECT o, off, i, {rename_off} AS ro
+                          FROM range({max_lo}) r(i), {days_from(nf - 1)} d WHERE i < d.lo)
+                    WHERE ro = off OR rnd({S_CUST_UPDATE}, o, i) < {(1 - NAME_CHANGE_SHARE) * rate!r}
                 """
             self._insert("customers", new + updates, "1", lead_in)
 
@@ -596,54 +660,59 @@ class _World:
         subtotal = " + ".join(f"(nitems > {x})::INTEGER * {prices}[s{x}]" for x in range(5))
         con.execute(f"""
             CREATE OR REPLACE TABLE ob AS
-            SELECT j, cidx, store, ordered_at, online, online AND fate < {CANCEL_SHARE_OF_ONLINE} AS cancelled,
+            SELECT o, j, cidx, store, ordered_at, online,
+                   online AND fate < {CANCEL_SHARE_OF_ONLINE} AS cancelled,
                    NOT (online AND fate < {CANCEL_SHARE_OF_ONLINE})
-                       AND rnd({S_ORDER_RETURN}, {o}, j) < {RETURN_SHARE} AS returned,
+                       AND rnd({S_ORDER_RETURN}, o, j) < {RETURN_SHARE} AS returned,
                    nitems, [s0, s1, s2, s3, s4] AS skus, {subtotal} AS subtotal
             FROM (
-                SELECT i AS j, o_cidx({o}, i, {ncust}) AS cidx,
-                       {open_stores}[pick({S_ORDER_STORE}, {o}, i, {n_open})] AS store,
-                       day_epoch({o}) + 25200 + floor(rnd({S_ORDER_TIME}, {o}, i) * 50400)::BIGINT AS ordered_at,
-                       rnd({S_ORDER_ONLINE}, {o}, i) < {ONLINE_SHARE} AS online,
-                       rnd({S_ORDER_FATE}, {o}, i) AS fate,
+                SELECT o, i AS j, o_cidx(o, i, ncust) AS cidx,
+                       open_stores[pick({S_ORDER_STORE}, o, i, n_open)] AS store,
+                       day_epoch(o) + 25200 + floor(rnd({S_ORDER_TIME}, o, i) * 50400)::BIGINT AS ordered_at,
+                       rnd({S_ORDER_ONLINE}, o, i) < {ONLINE_SHARE} AS online,
+                       rnd({S_ORDER_FATE}, o, i) AS fate,
                        1 + (ri >= 0.45)::INTEGER + (ri >= 0.75)::INTEGER + (ri >= 0.88)::INTEGER
                          + (ri >= 0.96)::INTEGER AS nitems,
-                       {", ".join(f"item_sku({o}, i, {x}) AS s{x}" for x in range(5))}
-                FROM (SELECT i, rnd({S_ORDER_ITEMS}, {o}, i) AS ri FROM range({n}) r(i))
+                       {", ".join(f"item_sku(o, i, {x}) AS s{x}" for x in range(5))}
+                FROM (SELECT *, rnd({S_ORDER_ITEMS}, o, i) AS ri
+                      FROM (SELECT o, ncust, open_stores, n_open, unnest(range(n)) AS i FROM days))
             )
         """)
-        if o + 3 >= needed_from:  # returns land two days later, their duplicates one more
-            e0 = _epoch(o)
+
+        def ob_from(lowest: int) -> str:
+            return "ob" if lowest <= first else f"(SELECT * FROM ob WHERE o >= {lowest})"
+
+        if last + 3 >= nf:  # returns land two days later, their duplicates one more
             tax = _sql_list(s.tax_per_10k for s in STORES)
             self._insert(
                 "orders",
                 f"""
-                SELECT {o}::BIGINT * {ks} + j * 4 AS k, j, 0 AS v, cidx, store, ordered_at, subtotal,
+                SELECT o::BIGINT * {ks} + j * 4 AS k, j, 0 AS v, cidx, store, ordered_at, subtotal,
                        (subtotal * {tax}[store] + 5000) // 10000 AS tax_paid, online,
-                       CASE WHEN online THEN 1 ELSE 2 END AS status, ordered_at AS updated_at, {o} AS deliver
-                FROM ob
+                       CASE WHEN online THEN 1 ELSE 2 END AS status, ordered_at AS updated_at, o AS deliver
+                FROM {ob_from(nf - 3)}
                 UNION ALL
-                SELECT {o}::BIGINT * {ks} + j * 4 + 1, j, 1, cidx, store, ordered_at, subtotal,
+                SELECT o::BIGINT * {ks} + j * 4 + 1, j, 1, cidx, store, ordered_at, subtotal,
                        (subtotal * {tax}[store] + 5000) // 10000, online, CASE WHEN cancelled THEN 3 ELSE 2 END,
-                       {e0 + 86400} + floor(rnd({S_ORDER_T1}, {o}, j) * 86400)::BIGINT, {o + 1}
-                FROM ob WHERE online
+                       day_epoch(o) + 86400 + floor(rnd({S_ORDER_T1}, o, j) * 86400)::BIGINT, o + 1
+                FROM {ob_from(nf - 3)} WHERE online
                 UNION ALL
-                SELECT {o}::BIGINT * {ks} + j * 4 + 2, j, 2, cidx, store, ordered_at, subtotal,
+                SELECT o::BIGINT * {ks} + j * 4 + 2, j, 2, cidx, store, ordered_at, subtotal,
                        (subtotal * {tax}[store] + 5000) // 10000, online, 4,
-                       {e0 + 2 * 86400} + floor(rnd({S_ORDER_T2}, {o}, j) * 86400)::BIGINT, {o + 2}
-                FROM ob WHERE returned
+                       day_epoch(o) + 2 * 86400 + floor(rnd({S_ORDER_T2}, o, j) * 86400)::BIGINT, o + 2
+                FROM {ob_from(nf - 3)} WHERE returned
             """,
                 "4",
                 lead_in,
             )
 
-        if o + 1 >= needed_from:  # duplicates land a day later
+        if last + 1 >= nf:  # duplicates land a day later
             # Items: each order row expanded in place into its 1 to 5 items.
             self._insert(
                 "items",
                 f"""
-                SELECT {o}::BIGINT * {ks} + j * 8 + x AS k, j, x, skus[x + 1] AS sku, {o} AS deliver
-                FROM (SELECT j, skus, unnest(range(nitems)) AS x FROM ob)
+                SELECT o::BIGINT * {ks} + j * 8 + x AS k, j, x, skus[x + 1] AS sku, o AS deliver
+                FROM (SELECT o, j, skus, unnest(range(nitems)) AS x FROM {ob_from(nf - 1)})
             """,
                 "2",
                 lead_in,
@@ -652,60 +721,59 @@ class _World:
         # Events. A converting session of online order j has m = 2 * items + 3 events: page_view,
         # (product_view, add_to_cart) per item, checkout_started, order_placed at ordered_at. The
         # gap G in [20 s, 300 s) plus jitter < G/2 keeps events ordered and < 30 min apart.
-        # Sessions are drawn once each, then expanded in place into their events.
-        n_anon = round(n * ONLINE_SHARE * ANON_SESSIONS_PER_ONLINE_ORDER)
+        # Sessions are drawn once each, then expanded into their events.
         visitor_pool = max(100, 20 * self.o.orders_per_day)
         late_rate = self.noise.late_event_rate
         n_pages = len(LANDING_PAGES)
         conv = f"""
-            SELECT j * 16 + e AS key, true AS conv, cidx AS who, j,
+            SELECT o, j * 16 + e AS key, true AS conv, cidx AS who, j,
                    CASE WHEN e = 0 THEN 1 WHEN e = m - 1 THEN 5 WHEN e = m - 2 THEN 4
                         WHEN e % 2 = 1 THEN 2 ELSE 3 END AS etype,
                    ordered_at - (m - 1 - e) * g
                        + CASE WHEN e < m - 1
-                              THEN floor(rnd({S_EVENT_JITTER}, {o}, j * 16 + e) * g / 2)::BIGINT
+                              THEN floor(rnd({S_EVENT_JITTER}, o, j * 16 + e) * g / 2)::BIGINT
                               ELSE 0 END AS occurred_at,
                    CASE WHEN e > 0 AND e < m - 2 THEN skus[(e - 1) // 2 + 1] END AS sku, page
             FROM (
-                SELECT j, cidx, ordered_at, skus, m, g, page, unnest(range(m)) AS e
-                FROM (SELECT j, cidx, ordered_at, skus, 2 * nitems + 3 AS m, gap({o}, j) AS g,
-                             pick({S_LANDING_PAGE}, {o}, j, {n_pages}) AS page
+                SELECT o, j, cidx, ordered_at, skus, m, g, page, unnest(range(m)) AS e
+                FROM (SELECT o, j, cidx, ordered_at, skus, 2 * nitems + 3 AS m, gap(o, j) AS g,
+                             pick({S_LANDING_PAGE}, o, j, {n_pages}) AS page
                       FROM ob WHERE online)
             )
         """
         anon = f"""
-            SELECT {_ANON_KEY_BASE} + s * 16 + e AS key, false AS conv, who, s AS j,
+            SELECT o, {_ANON_KEY_BASE} + s * 16 + e AS key, false AS conv, who, s AS j,
                    CASE WHEN e = 0 THEN 1 WHEN e <= npv THEN 2 ELSE 3 END AS etype,
-                   t0 + e * g + floor(rnd({S_EVENT_JITTER}, {o}, {_ANON_KEY_BASE} + s * 16 + e) * g / 2)::BIGINT
+                   t0 + e * g + floor(rnd({S_EVENT_JITTER}, o, {_ANON_KEY_BASE} + s * 16 + e) * g / 2)::BIGINT
                        AS occurred_at,
-                   CASE WHEN e > 0 THEN pick({S_EVENT_SKU}, {o}, s * 16 + least(e, npv), {len(SKUS)}) END AS sku,
+                   CASE WHEN e > 0 THEN pick({S_EVENT_SKU}, o, s * 16 + least(e, npv), {len(SKUS)}) END AS sku,
                    page
             FROM (
-                SELECT s, npv, who, t0, g, page, unnest(range(1 + npv + atc)) AS e
+                SELECT o, s, npv, who, t0, g, page, unnest(range(1 + npv + atc)) AS e
                 FROM (
-                    SELECT s, npv, (npv > 0 AND rnd({S_ANON_CART}, {o}, s) < 0.35)::INTEGER AS atc,
-                           floor(rnd({S_VISITOR}, {o}, s) * {visitor_pool})::BIGINT AS who,
-                           day_epoch({o}) + floor(rnd({S_ANON_START}, {o}, s) * 86400)::BIGINT AS t0,
-                           gap({o}, {_ANON_KEY_BASE} + s) AS g,
-                           pick({S_LANDING_PAGE}, {o}, {_ANON_KEY_BASE} + s, {n_pages}) AS page
-                    FROM (SELECT i AS s, floor(rnd({S_ANON_DEPTH}, {o}, i) * 4)::INTEGER AS npv
-                          FROM range({n_anon}) r(i))
+                    SELECT o, s, npv, (npv > 0 AND rnd({S_ANON_CART}, o, s) < 0.35)::INTEGER AS atc,
+                           floor(rnd({S_VISITOR}, o, s) * {visitor_pool})::BIGINT AS who,
+                           day_epoch(o) + floor(rnd({S_ANON_START}, o, s) * 86400)::BIGINT AS t0,
+                           gap(o, {_ANON_KEY_BASE} + s) AS g,
+                           pick({S_LANDING_PAGE}, o, {_ANON_KEY_BASE} + s, {n_pages}) AS page
+                    FROM (SELECT o, s, floor(rnd({S_ANON_DEPTH}, o, s) * 4)::INTEGER AS npv
+                          FROM (SELECT o, unnest(range(n_anon)) AS s FROM days))
                 )
             )
         """
         if late_rate > 0:
-            late = f"rnd({S_EVENT_LATE}, {o}, key) < {late_rate!r}"
+            late = f"rnd({S_EVENT_LATE}, o, key) < {late_rate!r}"
             delay = "CASE WHEN late THEN 86400 + floor(rd * 172800)::BIGINT ELSE floor(rd * 6)::BIGINT END"
         else:
             late, delay = "false", "floor(rd * 6)::BIGINT"
         self._insert(
             "events",
             f"""
-            SELECT {o}::BIGINT * {ks} + key AS k, conv, who, j, etype, occurred_at, sku, page,
+            SELECT o::BIGINT * {ks} + key AS k, conv, who, j, etype, occurred_at, sku, page,
                    occurred_at + delay AS collected_at, late,
                    ({_EPOCH_ORDINAL} + (occurred_at + delay) // 86400)::INTEGER AS deliver
             FROM (SELECT *, {delay} AS delay
-                  FROM (SELECT *, {late} AS late, rnd({S_EVENT_DELAY}, {o}, key) AS rd
+                  FROM (SELECT *, {late} AS late, rnd({S_EVENT_DELAY}, o, key) AS rd
                         FROM ({conv} UNION ALL {anon})))
         """,
             "CASE WHEN sku IS NULL THEN 2 ELSE 3 END",
@@ -720,79 +788,109 @@ class _World:
     # -- writing batches ---------------------------------------------------------------------
 
     @staticmethod
-    def _rows(entity: str, d: int) -> str:
-        """The rows of batch `d`, in table order, with `o` = their origin day."""
-        return f"SELECT *, k // {_KEY_SPACE} AS o FROM {entity} WHERE deliver = {d}"
+    def _rows(entity: str, d: int | str) -> str:
+        """The rows of batch `d` with `o` = their origin day, in file order: by origin day, then
+        real records, duplicate copies, malformed copies, each in generation order. The sort key
+        is unique (a record has at most one copy of each kind), so the order is fully determined
+        whatever the table order."""
+        return (
+            f"SELECT *, k // {_KEY_SPACE} AS o FROM {entity} WHERE deliver = {d}"
+            f" ORDER BY k // {_KEY_SPACE}, copy + 2 * (mal > 0)::INTEGER, {_GENERATION_ORDER[entity]}"
+        )
 
-    def _copy(self, entity: str, d: int, select: str, path: Path, options: str) -> None:
-        """COPY `select` (formatting one row) over the rows of batch `d`."""
-        self.con.execute(f"COPY ({select} FROM ({self._rows(entity, d)})) TO {_sql_str(str(path))} ({options})")
+    def _noise_counts(self, entity: str, d: int) -> dict[str, int]:
+        """Counts for the manifest; the `_NOISE_CONDITIONS` apply to the batch's real records.
+        Counted for every batch of the simulated block at once (one statement per entity)."""
+        if entity not in self._counts:
+            exprs = {"duplicates": "copy = 1"}
+            exprs.update({key: f"copy = 0 AND mal = 0 AND {cond}" for key, cond in _NOISE_CONDITIONS[entity].items()})
+            for number, kind in enumerate(MALFORMED_KINDS[entity], start=1):
+                exprs[f"malformed_{kind}"] = f"mal = {number}"
+            select = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in exprs.values())
+            first, last = self._block
+            rows = self.con.execute(
+                f"SELECT deliver, {select} FROM {entity} WHERE deliver BETWEEN {first} AND {last} GROUP BY deliver"
+            ).fetchall()
+            by_day = {day: dict(zip(exprs, (int(v) for v in values), strict=True)) for day, *values in rows}
+            self._counts[entity] = {
+                day: {key: by_day.get(day, {}).get(key, 0) for key in NOISE_KEYS[entity]}
+                for day in range(first, last + 1)
+            }
+        return self._counts[entity][d]
 
-    def _noise_counts(self, entity: str, d: int, extra: dict[str, str]) -> dict[str, int]:
-        """Counts for the manifest; `extra` conditions apply to the batch's real records."""
-        exprs = {"duplicates": "copy = 1"}
-        exprs.update({key: f"copy = 0 AND mal = 0 AND {cond}" for key, cond in extra.items()})
-        for number, kind in enumerate(MALFORMED_KINDS[entity], start=1):
-            exprs[f"malformed_{kind}"] = f"mal = {number}"
-        select = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in exprs.values())
-        values = self.con.execute(f"SELECT {select} FROM {entity} WHERE deliver = {d}").fetchall()[0]
-        counts = dict(zip(exprs, (int(v) for v in values), strict=True))
-        return {key: counts[key] for key in NOISE_KEYS[entity]}
+    @staticmethod
+    def _ts(x: str) -> str:
+        """SQL formatting epoch seconds `x` as YYYY-MM-DDTHH:MM:SS."""
+        return f"strftime(make_timestamp(({x})::BIGINT * 1000000), '%Y-%m-%dT%H:%M:%S')"
 
     def _bad_ts(self, entity: str) -> str:
         stream = S_MALFORMED_TS + ENTITY_OFFSET[entity]
-        return f"{_sql_list(BAD_TIMESTAMPS)}[pick({stream}, 0, k, {len(BAD_TIMESTAMPS)})]"
+        return f"{_csv_list(BAD_TIMESTAMPS)}[pick({stream}, 0, k, {len(BAD_TIMESTAMPS)})]"
 
-    def write_customers(self, writer: BatchWriter, d: int) -> None:
-        first, last, domains = _sql_list(FIRST_NAMES), _sql_list(LAST_NAMES), _sql_list(EMAIL_DOMAINS)
-        fn = f"{first}[pick({S_CUST_FIRST}, 0, idx, {len(FIRST_NAMES)})]"
-        ln = f"{last}[pick(CASE WHEN renamed THEN {S_CUST_ALT_LAST} ELSE {S_CUST_LAST} END, 0, idx, {len(LAST_NAMES)})]"
-        dom = f"{domains}[pick({S_CUST_DOMAIN}, 0, idx, {len(EMAIL_DOMAINS)})]"
-        select = f"""
-            SELECT CASE WHEN mal = 1 THEN NULL ELSE uid({S_CUSTOMER_ID}, 0, idx) END AS id, fn || ' ' || ln AS name,
-                   lower(fn) || '.' || lower(ln)
-                       || CASE WHEN upd THEN (h({S_CUST_EMAIL}, o, idx) % 10000)::VARCHAR ELSE '.' || idx END
-                       || '@' || {dom} AS email,
-                   ts(updated_at) AS updated_at
-            FROM (SELECT *, {fn} AS fn, {ln} AS ln
-        """
-        self.con.execute(
-            f"COPY ({select} FROM ({self._rows('customers', d)}))) TO "
-            f"{_sql_str(str(writer.path_for(ENTITY_FILES['customers'])))} (FORMAT csv, HEADER)"
-        )
-        writer.noise = self._noise_counts("customers", d, {"customer_updates": "upd"})
+    # Each file line is built as one string in SQL and written unquoted by DuckDB's CSV writer
+    # (QUOTE '', one column): cheaper than its CSV or JSON formatting and byte for byte the same,
+    # because every value is an id, a timestamp, a number or a fixed word or name of this module
+    # that needs no CSV quoting or JSON escaping (checked); a null CSV value is an empty field.
 
-    def write_orders(self, writer: BatchWriter, d: int) -> None:
-        drift = self.o.new_column_from is not None and d >= self.o.new_column_from.toordinal()
-        store_ids = _sql_list(s.id for s in STORES)
-        select = f"""
-            SELECT CASE WHEN mal = 1 THEN NULL ELSE uid({S_ORDER_ID}, o, j) END AS id,
-                   uid({S_CUSTOMER_ID}, 0, cidx) AS customer,
-                   CASE WHEN mal = 2 THEN {self._bad_ts("orders")} ELSE ts(ordered_at) END AS ordered_at,
-                   CASE WHEN mal = 4 THEN uid({S_STORE_UNKNOWN}, 0, k) ELSE {store_ids}[store] END AS store_id,
-                   CASE WHEN mal = 3 THEN -subtotal ELSE subtotal END AS subtotal,
-                   tax_paid, subtotal + tax_paid AS order_total,
-                   {_sql_list(_STATUSES)}[status] AS status, ts(updated_at) AS updated_at
-                   {", CASE WHEN online THEN 'online' ELSE 'in_store' END AS channel" if drift else ""}
-        """
-        self._copy("orders", d, select, writer.path_for(ENTITY_FILES["orders"]), "FORMAT csv, HEADER")
-        writer.noise = self._noise_counts("orders", d, {"order_updates": "v > 0"})
+    def _csv_line(self, values: dict[str, str]) -> tuple[str, str]:
+        """(line SQL, header) of a CSV file with columns `values` (name -> SQL of the value)."""
+        for name in values:
+            _check_csv_safe(name)
+        return "concat(" + ", ',', ".join(values.values()) + ")", ",".join(values)
 
-    def write_items(self, writer: BatchWriter, d: int) -> None:
-        select = f"""
-            SELECT CASE WHEN mal = 1 THEN NULL ELSE uid({S_ITEM_ID}, o, j * 8 + x) END AS id,
-                   uid({S_ORDER_ID}, o, j) AS order_id,
-                   CASE WHEN mal = 2 THEN '{UNKNOWN_SKU}' ELSE {self.sku_list}[sku] END AS sku
-        """
-        self._copy("items", d, select, writer.path_for(ENTITY_FILES["items"]), "FORMAT csv, HEADER")
-        writer.noise = self._noise_counts("items", d, {})
+    def _line(self, entity: str, d: int) -> tuple[str, str | None, str]:
+        """(SQL of one line of the entity's file in batch `d`, its CSV header or None for JSON
+        Lines, extra columns computed per row first)."""
+        if entity == "customers":
+            first, last, domains = _csv_list(FIRST_NAMES), _csv_list(LAST_NAMES), _csv_list(EMAIL_DOMAINS)
+            fn = f"{first}[pick({S_CUST_FIRST}, 0, idx, {len(FIRST_NAMES)})]"
+            ln = (
+                f"{last}[pick(CASE WHEN renamed THEN {S_CUST_ALT_LAST} ELSE {S_CUST_LAST} END,"
+                f" 0, idx, {len(LAST_NAMES)})]"
+            )
+            dom = f"{domains}[pick({S_CUST_DOMAIN}, 0, idx, {len(EMAIL_DOMAINS)})]"
+            values = {
+                "id": f"CASE WHEN mal = 1 THEN NULL ELSE uid({S_CUSTOMER_ID}, 0, idx) END",
+                "name": "fn || ' ' || ln",
+                "email": f"""lower(fn) || '.' || lower(ln)
+                           || CASE WHEN upd THEN (h({S_CUST_EMAIL}, o, idx) % 10000)::VARCHAR ELSE '.' || idx END
+                           || '@' || {dom}""",
+                "updated_at": self._ts("updated_at"),
+            }
+            assert tuple(values) == COLUMNS["customers"]
+            return *self._csv_line(values), f", {fn} AS fn, {ln} AS ln"
+        if entity == "orders":
+            store_ids = _csv_list(s.id for s in STORES)
+            values = {
+                "id": f"CASE WHEN mal = 1 THEN NULL ELSE uid({S_ORDER_ID}, o, j) END",
+                "customer": f"uid({S_CUSTOMER_ID}, 0, cidx)",
+                "ordered_at": f"CASE WHEN mal = 2 THEN {self._bad_ts('orders')} ELSE {self._ts('ordered_at')} END",
+                "store_id": f"CASE WHEN mal = 4 THEN uid({S_STORE_UNKNOWN}, 0, k) ELSE {store_ids}[store] END",
+                "subtotal": "CASE WHEN mal = 3 THEN -subtotal ELSE subtotal END",
+                "tax_paid": "tax_paid",
+                "order_total": "subtotal + tax_paid",
+                "status": f"{_csv_list(_STATUSES)}[status]",
+                "updated_at": self._ts("updated_at"),
+            }
+            if self.o.new_column_from is not None and d >= self.o.new_column_from.toordinal():
+                values["channel"] = "CASE WHEN online THEN 'online' ELSE 'in_store' END"
+            assert tuple(values)[: len(ORDER_COLUMNS)] == ORDER_COLUMNS
+            return *self._csv_line(values), ""
+        if entity == "items":
+            values = {
+                "id": f"CASE WHEN mal = 1 THEN NULL ELSE uid({S_ITEM_ID}, o, j * 8 + x) END",
+                "order_id": f"uid({S_ORDER_ID}, o, j)",
+                "sku": f"CASE WHEN mal = 2 THEN {_csv_list([UNKNOWN_SKU])}[1] ELSE {_csv_list(SKUS)}[sku] END",
+            }
+            assert tuple(values) == COLUMNS["items"]
+            return *self._csv_line(values), ""
+        assert entity == "events"
+        return self._event_line(), None, ""
 
-    def write_events(self, writer: BatchWriter, d: int) -> None:
-        # Each JSON line is built as one string (every value is an id, a timestamp or a fixed
-        # string that needs no escaping, see _json_list) and written unquoted: cheaper than DuckDB's
-        # JSON writer, byte for byte the same (`{"key":value,...}` in EVENT_COLUMNS order, null for
-        # absent). ("text", x): x is never null, its quotes go into the constant parts; ("json", x):
-        # x is the JSON value itself.
+    def _event_line(self) -> str:
+        # `{"key":value,...}` in EVENT_COLUMNS order, null for absent, as DuckDB's JSON writer
+        # would write it. ("text", x): x is never null, its quotes go into the constant parts;
+        # ("json", x): x is the JSON value itself.
         def quoted(uid_expr: str) -> str:
             return f"concat('\"', {uid_expr}, '\"')"
 
@@ -810,8 +908,11 @@ class _World:
                 f"CASE WHEN etype >= 4 THEN {quoted(f'uid({S_CUSTOMER_ID}, 0, who)')} ELSE 'null' END",
             ),
             "event_type": ("json", f"{_json_list(_EVENT_TYPES)}[etype]"),
-            "occurred_at": ("text", f"CASE WHEN mal = 2 THEN {self._bad_ts('events')} ELSE ts(occurred_at) END"),
-            "collected_at": ("text", "ts(collected_at)"),
+            "occurred_at": (
+                "text",
+                f"CASE WHEN mal = 2 THEN {self._bad_ts('events')} ELSE {self._ts('occurred_at')} END",
+            ),
+            "collected_at": ("text", self._ts("collected_at")),
             "page_path": (
                 "json",
                 f"CASE etype WHEN 1 THEN {_json_list(LANDING_PAGES)}[page]"
@@ -832,14 +933,33 @@ class _World:
             parts += [_sql_str(text), value]
             text = '"' if kind == "text" else ""
         parts.append(_sql_str(text + "}"))
-        self._copy(
-            "events",
-            d,
-            f"SELECT concat({', '.join(parts)}) AS line",
-            writer.path_for(ENTITY_FILES["events"]),
-            "FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\\t'",
-        )
-        writer.noise = self._noise_counts("events", d, {"late_events": "late"})
+        return f"concat({', '.join(parts)})"
+
+    def land(self, entity: str, d: int, batch: BatchWriter) -> None:
+        """Write batch `d`'s file of `entity` into `batch`, and set its noise counts.
+
+        The COPY is a prepared statement per entity (and line format), executed with the batch
+        day: planning it costs about as much as a day's customers. Its target path is therefore
+        fixed, a file in `self.scratch` (inside landing), moved into the batch afterwards."""
+        line, header, inner = self._line(entity, d)
+        target = self.scratch / ENTITY_FILES[entity]
+        name = self._prepared.get((entity, line))
+        if name is None:
+            for key in [key for key in self._prepared if key[0] == entity]:  # an earlier block's
+                self.con.execute(f"DEALLOCATE {self._prepared.pop(key)}")
+            self._count += 1
+            name = f"copy_{entity}_{self._count}"
+            rows = self._rows(entity, "$1")
+            source = f"(SELECT *{inner} FROM ({rows}))" if inner else f"({rows})"
+            self.con.execute(
+                f'PREPARE {name} AS COPY (SELECT {line} AS "{"line" if header is None else header}" FROM {source})'
+                f" TO {_sql_str(str(target))}"
+                f" (FORMAT csv, HEADER {'false' if header is None else 'true'}, QUOTE '', ESCAPE '', DELIMITER '\t')"
+            )
+            self._prepared[(entity, line)] = name
+        self.con.execute(f"EXECUTE {name}({int(d)})")
+        os.replace(target, batch.path_for(ENTITY_FILES[entity]))
+        batch.noise = self._noise_counts(entity, d)
 
     @property
     def sku_list(self) -> str:
@@ -884,22 +1004,31 @@ def _generate_days(landing: Path, options: GenerateOptions, first: int, last: in
     Re-simulates the lead-in days first; calls ``on_day(batches, rows)`` after each day's batches.
     """
     world = _World(options)
+    # The files are written here first (see _World.land): inside landing, so that moving them into
+    # their batch is a rename.
+    world.scratch = landing / f".generator-{uuid.uuid4().hex}.tmp"
     try:
-        for o in range(max(world.ws, first - LOOKBACK_DAYS), first):
-            world.simulate(o, needed_from=first)
+        world.scratch.mkdir(parents=True)
+        block = max(1, min(_MAX_BLOCK_DAYS, _BLOCK_ORDERS // options.orders_per_day))
+        if first > world.ws:
+            for a in range(max(world.ws, first - LOOKBACK_DAYS), first, block):
+                world.simulate(a, min(first - 1, a + block - 1), needed_from=first)
             world.forget_through(first - 1)
-        for d in range(first, last + 1):
-            world.simulate(d)
-            day = dt.date.fromordinal(d)
-            written = _write_reference(landing, day) if d == world.ws else []
-            for entity in DAILY_ENTITIES:
-                with BatchWriter(landing, entity, day, producer=PRODUCER) as batch:
-                    getattr(world, f"write_{entity}")(batch, d)
-                written.append(landing / entity / day.isoformat())
-            world.forget_through(d)
-            on_day(len(written), sum(_manifest_rows(path) for path in written))
+        for a in range(first, last + 1, block):
+            b = min(last, a + block - 1)
+            world.simulate(a, b)
+            for d in range(a, b + 1):
+                day = dt.date.fromordinal(d)
+                written = _write_reference(landing, day) if d == world.ws else []
+                for entity in DAILY_ENTITIES:
+                    with BatchWriter(landing, entity, day, producer=PRODUCER) as batch:
+                        world.land(entity, d, batch)
+                    written.append(landing / entity / day.isoformat())
+                on_day(len(written), sum(_manifest_rows(path) for path in written))
+            world.forget_through(b)
     finally:
         world.close()
+        shutil.rmtree(world.scratch, ignore_errors=True)
 
 
 # A worker process runs this fixed entry point rather than a multiprocessing target, so that the

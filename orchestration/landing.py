@@ -63,7 +63,7 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_HASH_CHUNK = 1 << 20
+_HASH_CHUNK = 1 << 18  # small enough to stay in the CPU cache between hashing and counting
 
 
 class LandingError(Exception):
@@ -89,18 +89,20 @@ class FileStats:
 
 
 def file_stats(path: Path, header_lines: int) -> FileStats:
-    """Row count, size and digest in one pass over the file."""
+    """Row count, size and digest in one pass over the file, through one reused buffer."""
     digest = hashlib.sha256()
     newlines = 0
     size = 0
-    last = b"\n"
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-            newlines += chunk.count(b"\n")
-            size += len(chunk)
-            last = chunk[-1:]
-    lines = newlines + (0 if last == b"\n" else 1)
+    last = ord("\n")
+    buffer = bytearray(_HASH_CHUNK)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as handle:
+        while read := handle.readinto(buffer):
+            digest.update(view[:read])
+            newlines += buffer.count(b"\n", 0, read)
+            size += read
+            last = buffer[read - 1]
+    lines = newlines + (0 if last == ord("\n") else 1)
     return FileStats(rows=max(lines - header_lines, 0), bytes=size, sha256=digest.hexdigest())
 
 

@@ -166,6 +166,34 @@ def test_day_by_day_extension_equals_one_range(tmp_path):
     assert all_files(tmp_path / "one") == all_files(tmp_path / "daily")
 
 
+@pytest.mark.parametrize("block_days", [1, 2, 3])
+def test_block_size_changes_no_byte(tmp_path, monkeypatch, block_days):
+    """Days are simulated in blocks (one statement per entity for several days); batches are the
+    same bytes whatever the block boundaries, with and without a lead-in, across schema drift."""
+    import orchestration.generator as generator
+
+    kwargs = dict(days=LOOKBACK_DAYS + 2, noise=NOISY, workers=1, new_column_from=START + dt.timedelta(days=3))
+    generate(tmp_path / "one", options(**kwargs))
+    later = START + dt.timedelta(days=LOOKBACK_DAYS)
+    generate(tmp_path / "lead", options(**{**kwargs, "start": later, "days": 2, "world_start": START}))
+    monkeypatch.setattr(generator, "_BLOCK_ORDERS", 300 * block_days)  # options() has 300 orders a day
+    generate(tmp_path / "blocks", options(**kwargs))
+    generate(tmp_path / "blocks_lead", options(**{**kwargs, "start": later, "days": 2, "world_start": START}))
+    one, blocks = all_files(tmp_path / "one"), all_files(tmp_path / "blocks")
+    assert one.keys() == blocks.keys()
+    assert [name for name in one if one[name] != blocks[name]] == []
+    lead, blocks_lead = all_files(tmp_path / "lead"), all_files(tmp_path / "blocks_lead")
+    assert lead and lead == blocks_lead
+    assert all(one[name] == data for name, data in lead.items())
+
+
+def test_no_scratch_files_left_in_landing(tmp_path):
+    generate(tmp_path / "landing", options(days=2, workers=2))
+    assert sorted(p.name for p in (tmp_path / "landing").iterdir()) == sorted(
+        {"stores", "products", "supplies", *DAILY}
+    )
+
+
 # --- the landing contract ------------------------------------------------------------------------
 
 

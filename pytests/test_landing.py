@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 
 import pytest
@@ -14,6 +15,7 @@ from orchestration.landing import (
     MANIFEST_NAME,
     BatchWriter,
     LandingError,
+    file_stats,
     iter_batches,
     verify_batch,
 )
@@ -100,3 +102,23 @@ def test_the_dbt_sources_declare_the_landing_contract():
         for table in landing["tables"]
     }
     assert declared == {entity: (ENTITY_FILES[entity], ENTITY_COLUMNS[entity]) for entity in ENTITY_FILES}
+
+
+@pytest.mark.parametrize("size", [0, 1, 5, (1 << 18) - 1, 1 << 18, (1 << 18) + 1, (5 << 20) + 3])
+@pytest.mark.parametrize("trailing_newline", [True, False])
+def test_file_stats_counts_like_a_plain_read(tmp_path, size, trailing_newline):
+    """Reading in reused chunks gives what a plain read gives, with or without a final newline,
+    at and around the chunk size."""
+    data = bytearray((b"abc,def\n" * (size // 8 + 1))[:size])
+    if size and not trailing_newline:
+        data[-1:] = b"x"
+    path = tmp_path / "f.csv"
+    path.write_bytes(bytes(data))
+    lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    for header in (0, 1):
+        stats = file_stats(path, header)
+        assert (stats.rows, stats.bytes, stats.sha256) == (
+            max(lines - header, 0),
+            size,
+            hashlib.sha256(bytes(data)).hexdigest(),
+        )
