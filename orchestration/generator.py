@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 from tqdm import tqdm
 
-from orchestration.landing import ENTITY_FILES, MANIFEST_NAME, BatchWriter
+from orchestration.landing import ENTITY_COLUMNS, ENTITY_FILES, MANIFEST_NAME, BatchWriter
 
 PRODUCER = "strata-generator"
 
@@ -310,37 +310,10 @@ LAST_NAMES = (
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "mail.example.com")
 LANDING_PAGES = ("/", "/", "/menu", "/menu", "/locations", "/promo/spring-jaffles", "/promo/happy-hour", "/about")
 
-ORDER_COLUMNS = (
-    "id",
-    "customer",
-    "ordered_at",
-    "store_id",
-    "subtotal",
-    "tax_paid",
-    "order_total",
-    "status",
-    "updated_at",
-)
-EVENT_COLUMNS = (
-    "event_id",
-    "anonymous_id",
-    "customer_id",
-    "event_type",
-    "occurred_at",
-    "collected_at",
-    "page_path",
-    "sku",
-    "order_id",
-)
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "stores": ("id", "name", "opened_at", "tax_rate"),
-    "products": ("sku", "name", "type", "price", "description"),
-    "supplies": ("id", "name", "cost", "perishable", "sku"),
-    "customers": ("id", "name", "email", "updated_at"),
-    "orders": ORDER_COLUMNS,  # + "channel" from new_column_from on
-    "items": ("id", "order_id", "sku"),
-    "events": EVENT_COLUMNS,
-}
+# The landing contract owns the columns; orders gain "channel" from new_column_from on.
+COLUMNS = ENTITY_COLUMNS
+ORDER_COLUMNS = ENTITY_COLUMNS["orders"]
+EVENT_COLUMNS = ENTITY_COLUMNS["events"]
 
 # Manifest noise keys per entity; every key is always written (0 when none).
 NOISE_KEYS: dict[str, tuple[str, ...]] = {
