@@ -2,6 +2,17 @@
     One row per delivered row; exact repeats of a bad row are numbered, not merged, so the
     reconciliation against raw can count them. -#}
 {% macro rejects_from(checked_model, key_column) -%}
+{#- A quarantine grows with every batch: merged per window, keyed by batch date first so the
+    merge only touches the window's batches. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key=['source_batch_date', 'reject_id'],
+        on_schema_change='fail',
+        incremental_predicates=["DBT_INTERNAL_DEST.source_batch_date >= cast('" ~ strata_window_start() ~ "' as date)"],
+    )
+}}
 with
 
 checked as (

@@ -1,11 +1,1 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='merge',
-        unique_key=['source_batch_date', 'reject_id'],
-        on_schema_change='fail',
-        incremental_predicates=["DBT_INTERNAL_DEST.source_batch_date >= cast('" ~ strata_window_start() ~ "' as date)"],
-    )
-}}
-
 {{ rejects_from(ref('cnf_orders__checked'), 'order_id') }}
