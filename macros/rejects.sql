@@ -4,15 +4,7 @@
 {% macro rejects_from(checked_model, key_column) -%}
 {#- A quarantine grows with every batch: merged per window, keyed by batch date first so the
     merge only touches the window's batches. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='merge',
-        unique_key=['source_batch_date', 'reject_id'],
-        on_schema_change='fail',
-        incremental_predicates=["DBT_INTERNAL_DEST.source_batch_date >= cast('" ~ strata_window_start() ~ "' as date)"],
-    )
-}}
+{{ merge_config(['source_batch_date', 'reject_id'], 'source_batch_date', strata_window_start()) }}
 with
 
 checked as (

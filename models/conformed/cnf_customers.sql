@@ -1,14 +1,6 @@
 {#- Customers take updates at any time, so there is no lookback cut-off; the table is small
     enough that the merge needs no predicate on the target. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='merge',
-        unique_key='customer_id',
-        on_schema_change='fail',
-        merge_update_condition=strata_newer_version('updated_at'),
-    )
-}}
+{{ merge_config('customer_id', version_column='updated_at') }}
 
 {{
     latest_valid_versions(

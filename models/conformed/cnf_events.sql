@@ -1,14 +1,5 @@
 {#- A redelivered event repeats its event_id; the copy collected last wins. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='merge',
-        unique_key=['event_date', 'event_id'],
-        on_schema_change='fail',
-        incremental_predicates=["DBT_INTERNAL_DEST.event_date >= cast('" ~ strata_lookback_start() ~ "' as date)"],
-        merge_update_condition=strata_newer_version('collected_at'),
-    )
-}}
+{{ merge_config(['event_date', 'event_id'], 'event_date', strata_lookback_start(), 'collected_at') }}
 
 {{
     latest_valid_versions(

@@ -3,15 +3,7 @@
     includes them, and then they drop off this ledger); a late redelivery of what is already
     kept changes nothing and is not listed. A warning test fires for the rows of the current
     window. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='merge',
-        unique_key=['source_batch_date', 'late_arrival_id'],
-        on_schema_change='fail',
-        incremental_predicates=["DBT_INTERNAL_DEST.source_batch_date >= cast('" ~ strata_window_start() ~ "' as date)"],
-    )
-}}
+{{ merge_config(['source_batch_date', 'late_arrival_id'], 'source_batch_date', strata_window_start()) }}
 
 with
 

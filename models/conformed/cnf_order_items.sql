@@ -1,14 +1,5 @@
 {#- An item's business date is its order's date; items never change after delivery. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='merge',
-        unique_key=['order_date', 'order_item_id'],
-        on_schema_change='fail',
-        incremental_predicates=["DBT_INTERNAL_DEST.order_date >= cast('" ~ strata_lookback_start() ~ "' as date)"],
-        merge_update_condition=strata_newer_version('source_batch_date'),
-    )
-}}
+{{ merge_config(['order_date', 'order_item_id'], 'order_date', strata_lookback_start(), 'source_batch_date') }}
 
 {{
     latest_valid_versions(

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='merge',
-        unique_key=['order_date', 'order_id'],
-        on_schema_change='fail',
-        incremental_predicates=["DBT_INTERNAL_DEST.order_date >= cast('" ~ strata_lookback_start() ~ "' as date)"],
-        merge_update_condition=strata_newer_version('updated_at'),
-    )
-}}
+{{ merge_config(['order_date', 'order_id'], 'order_date', strata_lookback_start(), 'updated_at') }}
 
 {{
     latest_valid_versions(
