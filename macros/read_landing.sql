@@ -1,5 +1,6 @@
 {#-
-  Reads the landing batches of one source entity that fall in the run's window.
+  Reads the landing batches of one source entity that fall in the run's window; for reference
+  entities (source meta `read: through_window_end`) every batch delivered before the window ends.
 
   The file list is taken at execution time with DuckDB's glob(), so a run only ever opens the
   files of its own batches: a corrupt batch outside the window cannot fail it, and one inside it
@@ -19,7 +20,7 @@
     {%- set source_node = strata_source_node(source_relation) -%}
     {%- set file_name = source_node.meta.landing_file -%}
     {%- set expected_columns = source_node.columns.keys() | list -%}
-    {%- set files = landing_files(entity, file_name) -%}
+    {%- set files = landing_files(entity, file_name, source_node.meta.get('read') == 'through_window_end') -%}
     {%- set landing_root = strata_landing_root() -%}
 
 with
@@ -93,8 +94,9 @@ from landed
 {%- endmacro %}
 
 
-{#- Complete batch files of one entity inside the run's window, oldest first. -#}
-{% macro landing_files(entity, file_name) -%}
+{#- Complete batch files of one entity inside the run's window (or, through_window_end, before
+    the window's end), oldest first. -#}
+{% macro landing_files(entity, file_name, through_window_end=false) -%}
     {%- if not execute -%}
         {{- return([]) -}}
     {%- endif -%}
@@ -119,8 +121,10 @@ from landed
         from data_files
         inner join manifests on data_files.batch_date = manifests.batch_date
         where
-            data_files.batch_date >= '{{ strata_window_start() }}'
-            and data_files.batch_date < '{{ strata_window_end() }}'
+            data_files.batch_date < '{{ strata_window_end() }}'
+            {%- if not through_window_end %}
+            and data_files.batch_date >= '{{ strata_window_start() }}'
+            {%- endif %}
             {%- for batch in excluded %}
             and '{{ entity }}/' || data_files.batch_date != '{{ batch }}'
             {%- endfor %}

@@ -1,15 +1,39 @@
 {#- The quarantine of a conformed entity: every row its checked model failed, with the reason.
     One row per delivered row; exact repeats of a bad row are numbered, not merged, so the
-    reconciliation against raw can count them. -#}
-{% macro rejects_from(checked_model, key_column) -%}
+    reconciliation against raw can count them.
+    `recheck` (see strata_recheck_branch) names a reason that a later delivery can resolve: the
+    rows quarantined for it are checked again when the awaited rows arrive, and leave the
+    quarantine (MERGE ... DELETE) once they pass. `reference=true` rebuilds the quarantine of a
+    reference entity whole, like the entity itself: its raw rows are read through the window's
+    end, not only the window's. -#}
+{% macro rejects_from(checked_model, key_column, recheck=none, reference=false) -%}
+{%- if reference -%}
+{{ config(materialized='table') }}
+{%- else -%}
 {#- A quarantine grows with every batch: merged per window, keyed by batch date first so the
-    merge only touches the window's batches. -#}
-{{ merge_config(['source_batch_date', 'reject_id'], 'source_batch_date', strata_window_start()) }}
+    merge only touches the window's batches (and the rows awaiting a recheck). -#}
+{{
+    merge_config(
+        ['source_batch_date', 'reject_id'], 'source_batch_date', strata_window_start(),
+        delete_when='DBT_INTERNAL_SOURCE.reject_reason is null',
+        also_match=("DBT_INTERNAL_DEST.reject_reason = '" ~ recheck.reason ~ "'") if recheck else none,
+    )
+}}
+{%- endif %}
 with
 
 checked as (
     select * from {{ checked_model }}
-    where {{ strata_in_window('source_batch_date') }}
+    where reject_reason is not null
+        and {{ strata_in_window('source_batch_date') }}
+    {%- if recheck and is_incremental() %}
+    union all
+    {#- Passing rows come along only to delete their quarantined copy. #}
+    select * from {{ checked_model }}
+    where (reject_reason is null or reject_reason = '{{ recheck.reason }}')
+        and not ({{ strata_in_window('source_batch_date') }})
+        and {{ strata_recheck_branch(recheck) }}
+    {%- endif %}
 ),
 
 rejected as (
@@ -25,7 +49,6 @@ rejected as (
             order by reject_reason
         ) as occurrence_number
     from checked
-    where reject_reason is not null
 ),
 
 final as (
@@ -46,16 +69,24 @@ select * from final
 {#- The conformed rows of an entity: valid rows only, the latest version per key (the first
     delivery of it when it arrived more than once).
     An incremental run ranks only the rows its window delivered (business_date_column, when
-    given, drops rows later than the lookback); strata_newer_version() then lets the merge
+    given, drops rows later than the lookback) and, with `recheck`, the rows of other batches
+    that this window resolved; strata_newer_version() then lets the merge
     replace a stored row only with a newer version, so runs in any order end where a full
     refresh does. -#}
-{% macro latest_valid_versions(checked_model, key_column, columns, version_column, business_date_column=none) -%}
+{% macro latest_valid_versions(
+    checked_model, key_column, columns, version_column, business_date_column=none, recheck=none
+) -%}
 with
 
 checked as (
     select * from {{ checked_model }}
     where reject_reason is null
-        and {{ strata_in_window('source_batch_date', business_date_column) }}
+        and (
+            {{ strata_in_window('source_batch_date', business_date_column) }}
+            {%- if recheck and is_incremental() %}
+            or {{ strata_recheck_branch(recheck) }}
+            {%- endif %}
+        )
 ),
 
 ranked as (
@@ -97,4 +128,17 @@ select * from final
         ~ ' or (' ~ new ~ 'source_batch_date = ' ~ old ~ 'source_batch_date'
         ~ ' and ' ~ new ~ 'row_hash > ' ~ old ~ 'row_hash))))'
     ) -}}
+{%- endmacro %}
+
+
+{#- Rows quarantined for recheck.reason wait for a row of recheck.resolved_by with the same
+    recheck.column (an order item for its order). Such a row can only be merged by the run whose
+    window delivers it, so that run re-reads the rows naming it from every batch, within the
+    lookback of their own batch like any row. recheck is a dict: reason, column, resolved_by. -#}
+{% macro strata_recheck_branch(recheck) -%}
+    {{ recheck.business_date_column }} >= {{ dbt.dateadd('day', -strata_lookback_days(), 'source_batch_date') }}
+    and {{ recheck.column }} in (
+        select {{ recheck.column }} from {{ recheck.resolved_by }}
+        where {{ strata_in_window('source_batch_date') }}
+    )
 {%- endmacro %}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from orchestration.build_summary import LayerSummary, summarize
 from orchestration.dbt_invoke import Window, invoke_dbt
-from orchestration.landing import LandingError, iter_batches, verify_batch
+from orchestration.landing import REFERENCE_ENTITIES, LandingError, iter_batches, verify_batch
 from orchestration.settings import landing_dir, warehouse_path
 
 
@@ -26,7 +26,8 @@ class BuildReport:
 
 
 def check_landing(home: Path, window: Window) -> tuple[dict[str, list[str]], list[str]]:
-    """(corrupt batches with their problems, incomplete batches) in the window."""
+    """(corrupt batches with their problems, incomplete batches) that the window's run would read:
+    the window's batches, and every earlier batch of a reference entity."""
     landing = landing_dir(home)
     if not landing.is_dir():
         raise LandingError(
@@ -34,7 +35,9 @@ def check_landing(home: Path, window: Window) -> tuple[dict[str, list[str]], lis
         )
     corrupt: dict[str, list[str]] = {}
     incomplete: list[str] = []
-    for batch in iter_batches(landing, window.start, window.end):
+    for batch in iter_batches(landing, None, window.end):
+        if batch.entity not in REFERENCE_ENTITIES and window.start is not None and batch.batch_date < window.start:
+            continue
         problems = verify_batch(batch)
         if not problems:
             continue

@@ -31,6 +31,13 @@ ENTITY_FILES: dict[str, str] = {
     "events": "events.jsonl",
 }
 
+# Reference entities describe the world rather than happenings in it: a run reads every batch of
+# them delivered before its window ends, not only the window's, so that facts are always checked
+# against the same reference data whatever order the windows run in (a store delivered on the
+# first day must be known to a run of the thirtieth day run first). They are small.
+# models/raw/__sources.yml marks the same entities with `meta: {read: through_window_end}`.
+REFERENCE_ENTITIES: frozenset[str] = frozenset({"stores", "products", "supplies"})
+
 # entity -> the columns producers deliver, in order. models/raw/__sources.yml declares the same
 # (a test keeps them equal); producers may add columns after these (schema drift), never drop one.
 ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -13,6 +13,7 @@ from orchestration.landing import (
     ENTITY_COLUMNS,
     ENTITY_FILES,
     MANIFEST_NAME,
+    REFERENCE_ENTITIES,
     BatchWriter,
     LandingError,
     file_stats,
@@ -102,6 +103,10 @@ def test_the_dbt_sources_declare_the_landing_contract():
         for table in landing["tables"]
     }
     assert declared == {entity: (ENTITY_FILES[entity], ENTITY_COLUMNS[entity]) for entity in ENTITY_FILES}
+    read_through_window_end = {
+        table["name"] for table in landing["tables"] if table["meta"].get("read") == "through_window_end"
+    }
+    assert read_through_window_end == REFERENCE_ENTITIES
 
 
 @pytest.mark.parametrize("size", [0, 1, 5, (1 << 18) - 1, 1 << 18, (1 << 18) + 1, (5 << 20) + 3])

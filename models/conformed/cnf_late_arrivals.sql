@@ -2,8 +2,12 @@
     the conformed table does not hold: incremental runs leave such rows out (a full refresh
     includes them, and then they drop off this ledger); a late redelivery of what is already
     kept changes nothing and is not listed. A warning test fires for the rows of the current
-    window. -#}
+    window.
+    Whether content is kept depends on what ran before: run in reverse order, a late redelivery
+    is listed before the batch holding its original runs. So the run that merges the original
+    also deletes the listing, in the same transaction (a post-hook runs before the commit). -#}
 {{ merge_config(['source_batch_date', 'late_arrival_id'], 'source_batch_date', strata_window_start()) }}
+{{ config(post_hook="{{ strata_delist_kept_late_arrivals() }}") }}
 
 with
 
@@ -108,3 +112,4 @@ final as (
 )
 
 select * from final
+

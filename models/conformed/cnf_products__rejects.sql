@@ -1,1 +1,1 @@
-{{ rejects_from(ref('cnf_products__checked'), 'product_id') }}
+{{ rejects_from(ref('cnf_products__checked'), 'product_id', reference=true) }}

@@ -1,1 +1,1 @@
-{{ rejects_from(ref('cnf_stores__checked'), 'store_id') }}
+{{ rejects_from(ref('cnf_stores__checked'), 'store_id', reference=true) }}

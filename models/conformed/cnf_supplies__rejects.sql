@@ -1,1 +1,1 @@
-{{ rejects_from(ref('cnf_supplies__checked'), 'product_supply_id') }}
+{{ rejects_from(ref('cnf_supplies__checked'), 'product_supply_id', reference=true) }}
