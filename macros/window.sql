@@ -47,3 +47,17 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#- Rows of a modeled model that an incremental run rebuilds: every row whose business date is
+    on or after window_start - lookback_days. Whatever a run merges into conformed orders, items
+    and events carries such a date (the lookback rule), so every fact derived from them lies in
+    this range; rebuilding all of it, rather than only the changed keys, keeps derived figures
+    (a customer's order number, a day's totals) exact with no change tracking. A full refresh
+    rebuilds everything. -#}
+{% macro strata_rebuilt(business_date_column) -%}
+    {%- if is_incremental() -%}
+        {{ business_date_column }} >= cast('{{ strata_lookback_start() }}' as date)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

@@ -1,11 +1,33 @@
+{#- Lifetime figures change only for customers with an order in the rebuilt range or a profile
+    delivered by the window; an incremental run recomputes those customers from all their
+    orders. Customers have no business date, so the merge matches on the key alone. -#}
+{{ merge_config('customer_id') }}
+
 with
+
+{%- if is_incremental() %}
+
+changed_customers as (
+    select customer_id from {{ ref('fct_orders') }}
+    where {{ strata_rebuilt('order_date') }}
+    union
+    select customer_id from {{ ref('cnf_customers') }}
+    where {{ strata_in_window('source_batch_date') }}
+),
+{%- endif %}
 
 customers as (
     select * from {{ ref('cnf_customers') }}
+    {%- if is_incremental() %}
+    where customer_id in (select customer_id from changed_customers)
+    {%- endif %}
 ),
 
 orders as (
     select * from {{ ref('fct_orders') }}
+    {%- if is_incremental() %}
+    where customer_id in (select customer_id from changed_customers)
+    {%- endif %}
 ),
 
 {# Lifetime figures count completed orders only: placed orders may still be cancelled, and

@@ -1,41 +1,36 @@
-{#- One row per store and day, from the first to the last order date in the data, for every
-    store open that day, so a day without sales is a zero row rather than a gap. Sales count
+{#- One row per store and day for every day with at least one order anywhere in the chain and
+    every store open that day, so a store without sales that day is a zero row rather than a
+    gap. (Days are taken from the orders, not from a first-to-last range, so that a run can
+    rebuild just its days: an incremental run rebuilds the days on or after the lookback start.) Sales count
     orders whose status counts as revenue (placed, completed); cancelled and returned orders are
     counted apart and excluded from revenue. -#}
+{{ merge_config(['sales_date', 'daily_store_sales_id'], 'sales_date', strata_lookback_start()) }}
+
 with
 
 orders as (
     select * from {{ ref('fct_orders') }}
+    where {{ strata_rebuilt('order_date') }}
 ),
 
 stores as (
     select * from {{ ref('dim_stores') }}
 ),
 
-calendar as (
-    select * from {{ ref('ref_calendar') }}
-),
-
 order_statuses as (
     select * from {{ ref('ref_order_statuses') }}
 ),
 
-order_date_range as (
-    select
-        min(order_date) as first_order_date,
-        max(order_date) as last_order_date
-    from orders
+order_days as (
+    select distinct order_date from orders
 ),
 
 store_days as (
     select
         stores.store_id,
-        calendar.calendar_date as sales_date
+        order_days.order_date as sales_date
     from stores
-    cross join order_date_range
-    inner join calendar
-        on calendar.calendar_date between order_date_range.first_order_date and order_date_range.last_order_date
-    where calendar.calendar_date >= stores.opened_date
+    inner join order_days on order_days.order_date >= stores.opened_date
 ),
 
 daily_sales as (

@@ -1,11 +1,15 @@
+{{ merge_config(['order_date', 'order_item_id'], 'order_date', strata_lookback_start()) }}
+
 with
 
 order_items as (
     select * from {{ ref('cnf_order_items') }}
+    where {{ strata_rebuilt('order_date') }}
 ),
 
 orders as (
     select * from {{ ref('cnf_orders') }}
+    where {{ strata_rebuilt('order_date') }}
 ),
 
 products as (

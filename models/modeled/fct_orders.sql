@@ -1,11 +1,35 @@
+{#- A customer's order number counts all their earlier orders. An incremental run rebuilds the
+    orders on or after the lookback start and adds the number of the customer's orders before
+    it, which no run can change any more. -#}
+{{ merge_config(['order_date', 'order_id'], 'order_date', strata_lookback_start()) }}
+
 with
 
 orders as (
     select * from {{ ref('cnf_orders') }}
+    where {{ strata_rebuilt('order_date') }}
 ),
 
 order_items as (
     select * from {{ ref('fct_order_items') }}
+    where {{ strata_rebuilt('order_date') }}
+),
+
+earlier_orders as (
+    {%- if is_incremental() %}
+    select
+        customer_id,
+        count(*) as count_orders
+    from {{ ref('cnf_orders') }}
+    where not ({{ strata_rebuilt('order_date') }})
+        and customer_id in (select customer_id from orders)
+    group by customer_id
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(0 as bigint) as count_orders
+    where false
+    {%- endif %}
 ),
 
 order_item_summary as (
@@ -40,7 +64,8 @@ final as (
         cast(coalesce(order_item_summary.count_food_items, 0) as bigint) as count_food_items,
         cast(coalesce(order_item_summary.count_drink_items, 0) as bigint) as count_drink_items,
         cast(
-            row_number() over (
+            coalesce(earlier_orders.count_orders, 0)
+            + row_number() over (
                 partition by orders.customer_id
                 order by orders.ordered_at, orders.order_id
             ) as bigint
@@ -56,6 +81,7 @@ final as (
         orders.updated_at
     from orders
     left join order_item_summary on orders.order_id = order_item_summary.order_id
+    left join earlier_orders on orders.customer_id = earlier_orders.customer_id
 )
 
 select * from final
