@@ -23,6 +23,8 @@
             {%- set predicate = '(' ~ predicate ~ ' or ' ~ also_match ~ ')' -%}
         {%- endif -%}
         {%- do settings.update({'incremental_predicates': [predicate]}) -%}
+        {#- Tests of a windowed run read what the merge could touch (macros/test_scope.sql). -#}
+        {%- do settings.update({'meta': {'test_scope': {'column': date_column, 'since': since}}}) -%}
     {%- endif -%}
     {%- set update_condition = strata_newer_version(version_column) if version_column else none -%}
     {%- if delete_when or delete_unmatched_when -%}

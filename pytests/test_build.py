@@ -160,8 +160,10 @@ def test_raw_rows_are_accounted_for_in_conformed(built_home):
     assert raw_rows == conformed + rejected + superseded + duplicates
 
 
-def test_reconciliation_test_fails_when_conformed_loses_a_row(built_home, tmp_path, project_copy_factory):
-    """The dbt reconciliation test is not vacuous: delete one conformed order and it fails."""
+@pytest.mark.parametrize("windowed", [False, True], ids=["full build", "windowed run"])
+def test_reconciliation_test_fails_when_conformed_loses_a_row(built_home, tmp_path, project_copy_factory, windowed):
+    """The dbt reconciliation test is not vacuous: delete one conformed order and it fails, in a
+    full build and in a windowed run of the batch that delivered the order."""
     import shutil
 
     import duckdb
@@ -170,16 +172,24 @@ def test_reconciliation_test_fails_when_conformed_loses_a_row(built_home, tmp_pa
     copy_landing(home, tmp_path)
     shutil.copy(home / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
-        connection.execute(
-            "delete from conformed.cnf_orders where order_id = (select min(order_id) from conformed.cnf_orders)"
-        )
+        [(order_id, batch_date)] = connection.sql(
+            "select order_id, source_batch_date from conformed.cnf_orders"
+            " where source_batch_date = (select max(source_batch_date) from conformed.cnf_orders)"
+            " order by order_id limit 1"
+        ).fetchall()
+        connection.execute("delete from conformed.cnf_orders where order_id = ?", [order_id])
     from orchestration.dbt_invoke import invoke_dbt
 
+    window = {"window_start": str(batch_date), "window_end": str(batch_date + dt.timedelta(days=1))}
     outcome = invoke_dbt(
-        ["test", "--indirect-selection", "eager", "--select", "cnf_orders,test_name:reconciles_with_raw"], home=tmp_path
+        ["test", "--indirect-selection", "eager", "--select", "cnf_orders,test_name:reconciles_with_raw"],
+        home=tmp_path,
+        dbt_vars=window if windowed else None,
     )
     assert not outcome.success
     assert "Failure in test reconciles_with_raw_cnf_orders" in (tmp_path / "logs" / "dbt.log").read_text()
+    [compiled] = (tmp_path / "target" / "compiled").rglob("reconciles_with_raw_cnf_orders_*.sql")
+    assert ("window_checked" in compiled.read_text()) == windowed, "the wrong form of the test ran"
 
 
 def test_fct_order_items_carry_price_and_summed_supply_cost(built_home):

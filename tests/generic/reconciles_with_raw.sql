@@ -11,6 +11,9 @@
   all the figures when any of this fails.
 -#}
 {% test reconciles_with_raw(model, raw_model, checked_model, rejects_model, key_column, late_model=none, late_entity=none) %}
+{%- if strata_is_windowed() %}
+{{ reconciles_window_with_raw(model, raw_model, checked_model, rejects_model, key_column, late_model, late_entity) }}
+{%- else %}
 with
 
 late_versions as (
@@ -108,4 +111,5 @@ where
     or checked_count != raw_count
     or rejected_count != failed_count
     or conformed_count != distinct_valid_keys
+{%- endif %}
 {% endtest %}
