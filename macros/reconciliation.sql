@@ -2,10 +2,14 @@
 
 {#- The same promise for a windowed run, on the rows of the window's batches only, so that its
     cost follows the window: raw rows = checked rows; failing rows = quarantined rows; and every
-    key that passed is in the conformed table unless listed as late (it may hold a newer
+    key that passed within the lookback is in the conformed table (it may hold a newer
     version: superseded rows and duplicates are not counted, they need the whole history; a full
-    build checks the whole equation). `model` arrives scoped to the dates the run could touch. -#}
-{% macro reconciles_window_with_raw(model, raw_model, checked_model, rejects_model, key_column, late_model, late_entity) %}
+    build checks the whole equation). Rows beyond the lookback are the late ledger's business:
+    listed there, or already kept on a date this run does not read. `model` arrives scoped to
+    the dates the run could touch. -#}
+{% macro reconciles_window_with_raw(
+    model, raw_model, checked_model, rejects_model, key_column, business_date_column
+) %}
 {%- set in_window -%}
     >= cast('{{ strata_window_start() }}' as date) and {batch} < cast('{{ strata_window_end() }}' as date)
 {%- endset -%}
@@ -36,24 +40,15 @@ rejected_rows as (
     where source_batch_date {{ in_window | replace('{batch}', 'source_batch_date') }}
 ),
 
-late_keys as (
-    {%- if late_model %}
-    select record_id
-    from {{ late_model }}
-    where entity = '{{ late_entity }}'
-        and source_batch_date {{ in_window | replace('{batch}', 'source_batch_date') }}
-    {%- else %}
-    select cast(null as {{ dbt.type_string() }}) as record_id
-    where false
-    {%- endif %}
-),
-
 missing_keys as (
     select count(distinct window_checked.{{ key_column }}) as key_count
     from window_checked
     where window_checked.reject_reason is null
+        {%- if business_date_column %}
+        and window_checked.{{ business_date_column }}
+            >= {{ dbt.dateadd('day', -strata_lookback_days(), 'window_checked.source_batch_date') }}
+        {%- endif %}
         and window_checked.{{ key_column }} not in (select {{ key_column }} from {{ model }})
-        and window_checked.{{ key_column }} not in (select record_id from late_keys)
 ),
 
 figures as (

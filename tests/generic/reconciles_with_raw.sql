@@ -10,9 +10,16 @@
   must carry raw 1:1, and every rejected row must appear in the quarantine. Returns one row with
   all the figures when any of this fails.
 -#}
-{% test reconciles_with_raw(model, raw_model, checked_model, rejects_model, key_column, late_model=none, late_entity=none) %}
+{% test reconciles_with_raw(
+    model, raw_model, checked_model, rejects_model, key_column,
+    late_model=none, late_entity=none, business_date_column=none
+) %}
 {%- if strata_is_windowed() %}
-{{ reconciles_window_with_raw(model, raw_model, checked_model, rejects_model, key_column, late_model, late_entity) }}
+{{
+    reconciles_window_with_raw(
+        model, raw_model, checked_model, rejects_model, key_column, business_date_column
+    )
+}}
 {%- else %}
 with
 
