@@ -61,3 +61,9 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#- A filter that applies to incremental runs only (a full refresh reads everything, or, with
+    otherwise='false', nothing). -#}
+{% macro strata_if_incremental(condition, otherwise='true') -%}
+    {{- return(condition if is_incremental() else otherwise) -}}
+{%- endmacro %}

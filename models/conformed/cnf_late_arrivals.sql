@@ -112,4 +112,3 @@ final as (
 )
 
 select * from final
-

@@ -117,7 +117,9 @@ final as (
         end as reject_reason,
 
         ---------- numerics
-        cast({{ dbt.datediff('session_started_at', 'session_ended_at', 'second') }} as bigint) as duration_seconds,
+        cast(
+            {{ dbt.datediff('session_started_at', 'session_ended_at', 'second') }} as bigint  -- noqa: LT05
+        ) as duration_seconds,
         cast(count_events as bigint) as count_events,
         cast(count_page_views as bigint) as count_page_views,
         cast(count_products_viewed as bigint) as count_products_viewed,

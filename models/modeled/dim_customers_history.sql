@@ -12,12 +12,10 @@ with
 deliveries as (
     select * from {{ ref('cnf_customers__checked') }}
     where reject_reason is null
-        {%- if is_incremental() %}
-        and customer_id in (
-            select customer_id from {{ ref('cnf_customers__checked') }}
-            where reject_reason is null and {{ strata_in_window('source_batch_date') }}
-        )
-        {%- endif %}
+        and {{ strata_if_incremental(
+            "customer_id in (select customer_id from " ~ ref('cnf_customers__checked')
+            ~ " where reject_reason is null and " ~ strata_in_window('source_batch_date') ~ ")"
+        ) }}
 ),
 
 ranked as (
@@ -25,7 +23,7 @@ ranked as (
         *,
         row_number() over (
             partition by customer_id, updated_at
-            order by source_batch_date, row_hash desc
+            order by source_batch_date asc, row_hash desc
         ) as delivery_rank
     from deliveries
 ),

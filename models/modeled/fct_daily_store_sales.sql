@@ -30,7 +30,7 @@ store_days as (
         stores.store_id,
         order_days.order_date as sales_date
     from stores
-    inner join order_days on order_days.order_date >= stores.opened_date
+    inner join order_days on stores.opened_date <= order_days.order_date
 ),
 
 daily_sales as (

@@ -16,20 +16,13 @@ order_items as (
 ),
 
 earlier_orders as (
-    {%- if is_incremental() %}
     select
-        customer_id,
+        stored_orders.customer_id,
         count(*) as count_orders
-    from {{ ref('cnf_orders') }}
-    where not ({{ strata_rebuilt('order_date') }})
-        and customer_id in (select customer_id from orders)
-    group by customer_id
-    {%- else %}
-    select
-        cast(null as {{ dbt.type_string() }}) as customer_id,
-        cast(0 as bigint) as count_orders
-    where false
-    {%- endif %}
+    from {{ ref('cnf_orders') }} as stored_orders
+    where {{ strata_if_incremental('not (' ~ strata_rebuilt('stored_orders.order_date') ~ ')', otherwise='false') }}
+        and stored_orders.customer_id in (select orders.customer_id from orders)
+    group by stored_orders.customer_id
 ),
 
 order_item_summary as (

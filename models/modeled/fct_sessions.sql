@@ -8,10 +8,10 @@ with
 sessions as (
     select * from {{ ref('cnf_sessions') }}
     where reject_reason is null
-        {%- if is_incremental() %}
-        and session_ended_at >= cast('{{ strata_session_rebuild_start() }}' as timestamp)
-        and anonymous_id in ({{ strata_session_visitors() }})
-        {%- endif %}
+        and {{ strata_if_incremental(
+            "session_ended_at >= cast('" ~ strata_session_rebuild_start() ~ "' as timestamp)"
+            ~ " and anonymous_id in (" ~ strata_session_visitors() ~ ")"
+        ) }}
 ),
 
 final as (
