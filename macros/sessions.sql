@@ -8,19 +8,11 @@
     when there is none); every session before that point is final. -#}
 
 {% macro strata_session_timeout_minutes() -%}
-    {{- return(strata_whole_number_var('session_timeout_minutes')) -}}
+    {{- return(strata_whole_number_var('session_timeout_minutes', 'minutes')) -}}
 {%- endmacro %}
 
 {% macro strata_session_max_minutes() -%}
-    {{- return(strata_whole_number_var('session_max_minutes')) -}}
-{%- endmacro %}
-
-{% macro strata_whole_number_var(name) -%}
-    {%- set value = var(name) | string -%}
-    {%- if not modules.re.fullmatch('\d{1,5}', value) -%}
-        {{- exceptions.raise_compiler_error("var " ~ name ~ " must be a whole number of minutes, got " ~ value) -}}
-    {%- endif -%}
-    {{- return(value | int) -}}
+    {{- return(strata_whole_number_var('session_max_minutes', 'minutes')) -}}
 {%- endmacro %}
 
 {#- C above, as a timestamp literal's text. -#}

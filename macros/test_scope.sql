@@ -33,7 +33,7 @@
 {%- endmacro %}
 
 {% macro strata_test_scope(relation) -%}
-    {%- if not execute or not strata_is_windowed() or relation is not mapping and relation.identifier is not defined -%}
+    {%- if not execute or not strata_is_windowed() or relation.identifier is not defined -%}
         {{- return(none) -}}
     {%- endif -%}
     {%- for node in graph.nodes.values() -%}

@@ -21,11 +21,17 @@
     merged by an incremental run. Rows arriving later are reported by the late-arrivals model and
     only a full refresh includes them. -#}
 {% macro strata_lookback_days() -%}
-    {%- set days = var('lookback_days') | string -%}
-    {%- if not modules.re.fullmatch('\d{1,3}', days) -%}
-        {{- exceptions.raise_compiler_error("var lookback_days must be a whole number of days, got " ~ days) -}}
+    {{- return(strata_whole_number_var('lookback_days', 'days')) -}}
+{%- endmacro %}
+
+{#- A var spliced into SQL as a number: checked here, as a plain `dbt build --vars` bypasses the
+    orchestrator. -#}
+{% macro strata_whole_number_var(name, unit) -%}
+    {%- set value = var(name) | string -%}
+    {%- if not modules.re.fullmatch('\d{1,5}', value) -%}
+        {{- exceptions.raise_compiler_error("var " ~ name ~ " must be a whole number of " ~ unit ~ ", got " ~ value) -}}
     {%- endif -%}
-    {{- return(days | int) -}}
+    {{- return(value | int) -}}
 {%- endmacro %}
 
 {#- The earliest business date an incremental run can touch: window_start - lookback_days. -#}
