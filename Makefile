@@ -7,7 +7,7 @@ START ?= 2024-01-01
 DAYS ?= 30
 ORDERS_PER_DAY ?= 1000
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean ui
 
 $(BIN)/strata: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Strata needs Python 3.11, found " + sys.version.split()[0])'
@@ -21,6 +21,9 @@ install: $(BIN)/strata
 run: $(BIN)/strata
 	$(BIN)/strata generate --start $(START) --days $(DAYS) --orders-per-day $(ORDERS_PER_DAY)
 	$(BIN)/strata build
+
+ui: $(BIN)/strata
+	$(BIN)/strata ui
 
 test: $(BIN)/strata
 	$(BIN)/python -m pytest

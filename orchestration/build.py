@@ -1,28 +1,38 @@
-"""`strata build`: check the window's landing batches, run dbt over the window, summarize.
+"""`strata build`: materialize a window's assets through Dagster, in this process.
 
-Corrupt batches (a file that no longer matches its manifest) are skipped, named, and make the
-command fail, while every sound batch of the window still loads: one bad delivery must not hold
-back the rest. Batches without a manifest are still landing and are left for a later run.
+The run goes through the same asset definitions, partitions, checks and instance as runs
+launched from the UI or the schedule (the data home's Dagster instance), so `strata build`
+shows up in the UI's run history and its materializations count for the partitions.
+
+Without --start/--end the window spans every landed batch and dbt runs without window vars: a
+full build, recorded against every partition that has a batch. Corrupt batches (a file that no
+longer matches its manifest) are skipped and named and fail the run, while every sound batch
+still loads. Batches without a manifest are still landing and are left for a later run.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
-from orchestration.build_summary import LayerSummary, summarize
-from orchestration.dbt_invoke import Window, invoke_dbt
+from orchestration.build_summary import BuildSummary, summarize
+from orchestration.dbt_invoke import Window
 from orchestration.landing import REFERENCE_ENTITIES, LandingError, iter_batches, verify_batch
 from orchestration.settings import landing_dir, warehouse_path
+
+# Run tag: the run covers every landed batch, so dbt gets no window vars (a plain full build).
+FULL_WINDOW_TAG = "strata/full-window"
 
 
 @dataclass
 class BuildReport:
     success: bool
-    corrupt_batches: dict[str, list[str]] = field(default_factory=dict)
-    incomplete_batches: list[str] = field(default_factory=list)
-    layers: list[LayerSummary] = field(default_factory=list)
-    dbt_error: str | None = None
+    errors: list[str] = field(default_factory=list)
+    summary: BuildSummary | None = None
+    run_id: str | None = None
 
 
 def check_landing(home: Path, window: Window) -> tuple[dict[str, list[str]], list[str]]:
@@ -48,24 +58,48 @@ def check_landing(home: Path, window: Window) -> tuple[dict[str, list[str]], lis
     return corrupt, incomplete
 
 
-def build(home: Path, window: Window, full_refresh: bool = False, select: str | None = None) -> BuildReport:
-    corrupt, incomplete = check_landing(home, window)
-    dbt_vars: dict = window.dbt_vars()
-    if corrupt:
-        dbt_vars["excluded_batches"] = sorted(corrupt)
-    args = ["build"]
-    if full_refresh:
-        args.append("--full-refresh")
-    if select:
-        args += ["--select", select]
-    outcome = invoke_dbt(args, home, dbt_vars)
-    layers = []
-    if (outcome.target_dir / "run_results.json").exists():
-        layers = summarize(outcome.target_dir, warehouse_path(home))
-    return BuildReport(
-        success=outcome.success and not corrupt,
-        corrupt_batches=corrupt,
-        incomplete_batches=incomplete,
-        layers=layers,
-        dbt_error=outcome.error,
+def landed_window(home: Path) -> Window:
+    """[first batch date, last batch date + 1 day): the window of a full build."""
+    landing = landing_dir(home)
+    if not landing.is_dir():
+        raise LandingError(
+            f"landing directory not found: {landing} (run `strata generate` or `strata import-jafgen` first)"
+        )
+    dates = [batch.batch_date for batch in iter_batches(landing)]
+    if not dates:
+        raise LandingError(
+            f"no landing batches under {landing} (run `strata generate` or `strata import-jafgen` first)"
+        )
+    return Window(min(dates), max(dates) + dt.timedelta(days=1))
+
+
+def build(
+    home: Path,
+    window: Window,
+    full_refresh: bool = False,
+    select: str | None = None,
+    echo: Callable[[str], None] | None = None,
+    dbt_output: TextIO | None = None,
+) -> BuildReport:
+    # Imported here: Dagster and the manifest load take seconds, and `strata generate` needs neither.
+    from orchestration.dagster_run import materialize_window
+
+    full_window = window.start is None and window.end is None
+    if window.start is None or window.end is None:
+        landed = landed_window(home)
+        window = Window(window.start or landed.start, window.end or landed.end)
+    else:
+        landing = landing_dir(home)
+        if not landing.is_dir():
+            raise LandingError(f"landing directory not found: {landing} (run `strata generate` first)")
+    result = materialize_window(
+        home,
+        window,
+        full_refresh=full_refresh,
+        select=select,
+        full_window=full_window,
+        echo=echo,
+        dbt_output=dbt_output,
     )
+    summary = summarize(result.target_dirs, warehouse_path(home)) if result.target_dirs else None
+    return BuildReport(success=result.success, errors=result.errors, summary=summary, run_id=result.run_id)

@@ -48,31 +48,65 @@ def table_row_counts(warehouse: Path) -> dict[tuple[str, str], int]:
     return counts
 
 
-def summarize(target_dir: Path, warehouse: Path) -> list[LayerSummary]:
-    manifest = json.loads((target_dir / "manifest.json").read_text())
-    run_results = json.loads((target_dir / "run_results.json").read_text())
-    layers = _node_layers(manifest)
-    row_counts = table_row_counts(warehouse) if warehouse.exists() else {}
+# dbt's own result words, as in its closing "Done. PASS=.. WARN=.. ERROR=.. SKIP=.." line.
+STATUS_WORDS = {
+    "success": "PASS",
+    "pass": "PASS",
+    "warn": "WARN",
+    "error": "ERROR",
+    "fail": "ERROR",
+    "runtime error": "ERROR",
+    "skipped": "SKIP",
+    "no-op": "NO-OP",
+}
 
+
+@dataclass(frozen=True)
+class BuildSummary:
+    layers: list[LayerSummary]
+    statuses: dict[str, int]
+    # One line per test that warned or failed, e.g. "WARN 1 no_late_arrivals_beyond_lookback_in_window".
+    findings: list[str]
+
+
+def summarize(target_dirs: list[Path], warehouse: Path) -> BuildSummary:
+    """Summary of the dbt invocations whose artifacts are in target_dirs (one per build step)."""
+    row_counts = table_row_counts(warehouse) if warehouse.exists() else {}
     models: dict[str, int] = defaultdict(int)
     rows: dict[str, int] = defaultdict(int)
     seconds: dict[str, float] = defaultdict(float)
     failures: dict[str, int] = defaultdict(int)
-    for result in run_results["results"]:
-        unique_id = result["unique_id"]
-        layer = layers.get(unique_id)
-        if layer is None:
+    statuses = {word: 0 for word in ("PASS", "WARN", "ERROR", "SKIP", "NO-OP")}
+    findings = []
+    for target_dir in target_dirs:
+        if not (target_dir / "run_results.json").exists():
             continue
-        node = manifest["nodes"][unique_id]
-        models[layer] += 1
-        seconds[layer] += result.get("execution_time") or 0.0
-        if result["status"] not in ("success", "pass"):
-            failures[layer] += 1
-        rows[layer] += row_counts.get((node["schema"], node["alias"]), 0)
-    return [LayerSummary(layer, models[layer], rows[layer], seconds[layer], failures[layer]) for layer in LAYERS]
+        manifest = json.loads((target_dir / "manifest.json").read_text())
+        run_results = json.loads((target_dir / "run_results.json").read_text())
+        layers = _node_layers(manifest)
+        for result in run_results["results"]:
+            unique_id = result["unique_id"]
+            word = STATUS_WORDS.get(result["status"], result["status"].upper())
+            statuses[word] = statuses.get(word, 0) + 1
+            node = manifest["nodes"].get(unique_id, {})
+            if word in ("WARN", "ERROR") and node.get("resource_type") in ("test", "unit_test"):
+                findings.append(f"{word} {result.get('failures') or ''} {node['name']}".replace("  ", " "))
+            layer = layers.get(unique_id)
+            if layer is None:
+                continue
+            models[layer] += 1
+            seconds[layer] += result.get("execution_time") or 0.0
+            if word not in ("PASS", "NO-OP"):
+                failures[layer] += 1
+            rows[layer] += row_counts.get((node["schema"], node["alias"]), 0)
+    layer_summaries = [
+        LayerSummary(layer, models[layer], rows[layer], seconds[layer], failures[layer]) for layer in LAYERS
+    ]
+    return BuildSummary(layer_summaries, statuses, findings)
 
 
-def format_summary(summaries: list[LayerSummary]) -> str:
+def format_summary(summary: BuildSummary) -> str:
+    summaries = summary.layers
     lines = [f"{'layer':<10} {'models':>7} {'rows':>12} {'seconds':>8}"]
     for item in summaries:
         flag = f"  ({item.failures} failed)" if item.failures else ""
@@ -81,4 +115,6 @@ def format_summary(summaries: list[LayerSummary]) -> str:
     total_rows = sum(item.rows for item in summaries)
     total_seconds = sum(item.seconds for item in summaries)
     lines.append(f"{'total':<10} {total_models:>7} {total_rows:>12,} {total_seconds:>8.1f}")
+    lines.append("dbt: " + " ".join(f"{word}={count}" for word, count in summary.statuses.items()))
+    lines += summary.findings
     return "\n".join(lines)

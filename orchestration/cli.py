@@ -150,8 +150,9 @@ def import_jafgen_command(source_dir: Path, prefix: str | None) -> None:
 @click.option("--end", callback=_parse_date, help="End of the window (exclusive).")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
 @click.option("--select", help="dbt selection, e.g. 'modeled' or 'fct_orders+'.")
-def build(start, end, full_refresh, select) -> None:
-    """Load the window's landing batches and build all four layers, then print a summary."""
+@click.option("--verbose", "-v", is_flag=True, help="Show dbt's own log lines (on stderr) besides the progress.")
+def build(start, end, full_refresh, select, verbose) -> None:
+    """Land and build the window's assets through all four layers (a Dagster run in this process)."""
     from orchestration.build import build as run_build
     from orchestration.build_summary import format_summary
     from orchestration.dbt_invoke import Window
@@ -159,21 +160,39 @@ def build(start, end, full_refresh, select) -> None:
 
     try:
         window = Window(start, end)
-        report = run_build(strata_home(), window, full_refresh=full_refresh, select=select)
+        report = run_build(
+            strata_home(),
+            window,
+            full_refresh=full_refresh,
+            select=select,
+            echo=lambda line: click.echo(line, err=True),
+            dbt_output=sys.stderr if verbose else None,
+        )
     except (LandingError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    for key in report.incomplete_batches:
-        click.echo(f"warning: batch {key} has no manifest yet; left for a later run", err=True)
-    if report.layers:
-        click.echo(format_summary(report.layers))
-    for key, problems in sorted(report.corrupt_batches.items()):
-        for problem in problems:
-            click.echo(f"error: batch {key} not loaded: {problem}", err=True)
-    if report.dbt_error:
-        click.echo(f"error: dbt: {report.dbt_error}", err=True)
+    if report.summary:
+        click.echo(format_summary(report.summary))
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
     if not report.success:
-        click.echo("build failed", err=True)
+        click.echo(f"build failed (Dagster run {report.run_id})", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface the web UI listens on.")
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="Port of the web UI.")
+def ui(host, port) -> None:
+    """Start the Dagster UI and daemon (`dagster dev`) on this data home's instance."""
+    import os
+
+    from orchestration.dagster_home import dagster_home
+    from orchestration.settings import PROJECT_DIR
+
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home()), "STRATA_HOME": str(strata_home())}
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    os.chdir(PROJECT_DIR)
+    os.execve(dagster, [dagster, "dev", "--host", host, "--port", str(port)], env)
 
 
 if __name__ == "__main__":

@@ -57,9 +57,6 @@ def dbt_environment(home: Path) -> dict[str, str]:
         "DBT_LOG_PATH": str(home / "logs"),
         "DBT_PROFILES_DIR": str(PROJECT_DIR),
         "DBT_PROJECT_DIR": str(PROJECT_DIR),
-        # A test runs only when all the models it reads are selected: a test spanning layers
-        # (like the raw-to-conformed reconciliation) must not run against a half-built window.
-        "DBT_INDIRECT_SELECTION": "cautious",
     }
 
 

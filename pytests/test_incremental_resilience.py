@@ -224,7 +224,7 @@ def build_and_kill(home: Path, start: dt.date, end: dt.date, kill_at: str, timeo
     """Start `strata build` for [start, end) and SIGKILL it and its dbt child on the first output
     line matching kill_at. Returns (still running when killed, its return code, its output)."""
     process = subprocess.Popen(
-        [str(BIN / "strata"), "build", "--start", start.isoformat(), "--end", end.isoformat()],
+        [str(BIN / "strata"), "build", "--verbose", "--start", start.isoformat(), "--end", end.isoformat()],
         env={**os.environ, "STRATA_HOME": str(home), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

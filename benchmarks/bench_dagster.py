@@ -1,0 +1,193 @@
+"""Benchmark the orchestration overhead: a 30-day build through Dagster against the same dbt build
+invoked directly, and the time to load the Dagster definitions.
+
+    .venv/bin/python benchmarks/bench_dagster.py [--days 30 --orders-per-day 1000 --repeats 3]
+
+The issue's targets: materializing a 30-day build through Dagster takes at most 1.15x the time of
+the same `dbt build` invoked directly; loading the definitions takes under 3 seconds.
+
+Setup: one landing of --days days is generated once. Each round, side by side:
+
+- direct: `dbt build` from the repository root on a fresh copy of the landing (no warehouse), with
+  dbt's partial-parse file from the prepared manifest in its target directory (what a developer's
+  checkout has after the first parse);
+- dagster: `strata build` on another fresh copy: landing assets, the static lookups step and one
+  `dbt build` of the window, all in one Dagster run in process, recorded in the home's instance.
+  Its dbt steps start from the same partial-parse file (dagster-dbt copies it from the prepared
+  manifest's directory).
+
+Both are timed as whole commands (wall clock, including Python start-up). Definitions load: a
+fresh interpreter importing orchestration.definitions, timed inside it (so interpreter start-up
+is excluded) and as a whole command, --repeats times. Medians are printed, then a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+RATIO_TARGET = 1.15
+LOAD_TARGET_SECONDS = 3.0
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process tree); fails loudly with the log on error."""
+    cpu_before = children_cpu()
+    started = time.perf_counter()
+    with open(log, "a") as out:
+        out.write(f"\n$ {' '.join(command)}\n")
+        out.flush()
+        completed = subprocess.run(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, check=False)
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        sys.exit(f"{' '.join(command)} exited with {completed.returncode}; see {log}")
+    return wall, children_cpu() - cpu_before
+
+
+def fresh_home(workdir: Path, landing: Path, name: str) -> Path:
+    home = workdir / name
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir()
+    os.symlink(landing, home / "landing")
+    return home
+
+
+def prepared_partial_parse() -> Path:
+    subprocess.run(
+        [str(BIN / "python"), "-c", "import orchestration.manifest as m; m.prepared_manifest_path()"], check=True
+    )
+    return PROJECT_DIR / "target" / "dagster" / "partial_parse.msgpack"
+
+
+def direct_dbt(home: Path, partial_parse: Path, log: Path) -> tuple[float, float]:
+    target = home / "target"
+    target.mkdir()
+    shutil.copy(partial_parse, target / "partial_parse.msgpack")
+    env = {
+        **os.environ,
+        "STRATA_HOME": str(home),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target),
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    return timed([str(BIN / "dbt"), "build"], env, PROJECT_DIR, log)
+
+
+def through_dagster(home: Path, log: Path) -> tuple[float, float]:
+    env = {**os.environ, "STRATA_HOME": str(home)}
+    return timed([str(BIN / "strata"), "build"], env, PROJECT_DIR, log)
+
+
+def definitions_load(home: Path) -> tuple[float, float]:
+    """(seconds importing the definitions inside the interpreter, seconds of the whole command)."""
+    code = (
+        "import time; t = time.perf_counter(); import orchestration.definitions as d; "
+        "d.defs.resolve_asset_graph(); print(time.perf_counter() - t)"
+    )
+    started = time.perf_counter()
+    output = subprocess.run(
+        [str(BIN / "python"), "-c", code],
+        env={**os.environ, "STRATA_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(output.strip().splitlines()[-1]), time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--orders-per-day", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workdir", type=Path)
+    args = parser.parse_args()
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="strata-bench-dagster-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "bench.log"
+    print(f"work directory {workdir}; load average at start {os.getloadavg()[0]:.2f}", flush=True)
+    source = workdir / "source"
+    if not (source / "landing").exists():
+        env = {**os.environ, "STRATA_HOME": str(source)}
+        timed(
+            [
+                str(BIN / "strata"),
+                "generate",
+                "--start",
+                "2024-01-01",
+                "--days",
+                str(args.days),
+                "--orders-per-day",
+                str(args.orders_per_day),
+                "--no-progress",
+            ],
+            env,
+            PROJECT_DIR,
+            log,
+        )
+    landing = source / "landing"
+    partial_parse = prepared_partial_parse()
+
+    results: dict[str, list[tuple[float, float]]] = {"direct": [], "dagster": [], "load": []}
+    for round_number in range(1, args.repeats + 1):
+        # Alternate the order so that neither side always runs on a warmer page cache.
+        order = ("direct", "dagster") if round_number % 2 else ("dagster", "direct")
+        for side in order:
+            home = fresh_home(workdir, landing, side)
+            result = direct_dbt(home, partial_parse, log) if side == "direct" else through_dagster(home, log)
+            results[side].append(result)
+            print(f"round {round_number} {side:8} {result[0]:7.1f} s wall {result[1]:7.1f} s CPU", flush=True)
+        inner, outer = definitions_load(workdir / "dagster")
+        results["load"].append((inner, outer))
+        print(f"round {round_number} definitions load {inner:.2f} s (whole command {outer:.2f} s)", flush=True)
+
+    direct = statistics.median(wall for wall, _ in results["direct"])
+    dagster = statistics.median(wall for wall, _ in results["dagster"])
+    load = statistics.median(inner for inner, _ in results["load"])
+    load_command = statistics.median(outer for _, outer in results["load"])
+    ratio = dagster / direct
+    summary = {
+        "days": args.days,
+        "orders_per_day": args.orders_per_day,
+        "repeats": args.repeats,
+        "direct_dbt_build_s": round(direct, 2),
+        "strata_build_through_dagster_s": round(dagster, 2),
+        "ratio": round(ratio, 3),
+        "definitions_load_s": round(load, 2),
+        "definitions_load_command_s": round(load_command, 2),
+        "load_average_end": round(os.getloadavg()[0], 2),
+    }
+    print(json.dumps(summary, indent=2))
+    print()
+    print("| run | median wall | CPU s (median) |")
+    print("|---|---|---|")
+    direct_cpu = statistics.median(cpu for _, cpu in results["direct"])
+    dagster_cpu = statistics.median(cpu for _, cpu in results["dagster"])
+    print(f"| `dbt build` directly | {direct:.1f} s | {direct_cpu:.1f} |")
+    print(f"| `strata build` (Dagster, in process) | {dagster:.1f} s | {dagster_cpu:.1f} |")
+    verdict = "met" if ratio <= RATIO_TARGET else "**not met**"
+    print(f"| ratio | {ratio:.3f} | target {RATIO_TARGET}: {verdict} |")
+    verdict = "met" if load < LOAD_TARGET_SECONDS else "**not met**"
+    print(f"| definitions load | {load:.2f} s (command {load_command:.2f} s) | < {LOAD_TARGET_SECONDS} s: {verdict} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Every dbt node as a Dagster asset, in two multi-assets that differ only in partitioning.
+
+- `dbt_window`: the nodes whose content depends on the window (everything that reads landing
+  data). Daily partitions; a run over partitions [first, last] is one `dbt build` with the vars
+  window_start=first, window_end=last + 1 day (single-run backfill policy, so a backfill of a
+  range is one invocation and dbt orders the days inside it).
+- `dbt_static`: seeds and the lookups built from seeds alone. Unpartitioned, built without window
+  vars; it sits upstream of `dbt_window`, so a run that selects both builds it first.
+
+dbt tests are asset checks on the model they test (dagster-dbt's default); error-severity checks
+are blocking, and dbt build itself skips everything downstream of a failing test in the same
+invocation, so a failing check in `raw` or `conformed` stops the later layers of the run.
+"""
+
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetMaterialization,
+    Config,
+    Failure,
+    Output,
+    PartitionsDefinition,
+    ResourceParam,
+    RetryRequested,
+)
+from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import asset_utils as dagster_dbt_asset_utils
+
+from orchestration.build import FULL_WINDOW_TAG, check_landing
+from orchestration.dbt_invoke import Window
+from orchestration.manifest import strata_dbt_project
+from orchestration.partitions import window_for
+from orchestration.settings import strata_home
+from orchestration.translator import StrataTranslator, window_driven_ids
+from orchestration.warehouse_lock import warehouse_lock
+
+# When a run selects more than this many dbt resources (a UI subset of assets and checks can),
+# dagster-dbt copies the whole project directory to a temporary one to write a selectors file.
+# Strata's project directory is the repository root, holding .venv and the data home: the copy
+# would take gigabytes. A few hundred names on dbt's command line are well within ARG_MAX.
+dagster_dbt_asset_utils._SELECTION_ARGS_THRESHOLD = 100_000
+
+# Runs that write the warehouse share this pool; dagster.yaml limits it to one at a time.
+WAREHOUSE_POOL = "strata_warehouse"
+TRANSIENT_RETRIES = 2
+# Failures worth another attempt: DuckDB's file lock held by a process that bypasses Strata's lock
+# (a notebook with the warehouse open for writing). A failing test, a SQL error or an unreadable
+# landing file is not transient and fails at once rather than three times.
+TRANSIENT_ERRORS = re.compile(r"Could not set lock on file|Conflicting lock is held")
+
+
+class DbtBuildConfig(Config):
+    full_refresh: bool = False
+
+
+@dataclass
+class BuildProgress:
+    """Reports each asset as dbt finishes it; `strata build` prints these, the UI only logs them."""
+
+    echo: Callable[[str], None] | None = None
+
+    def report(self, context: AssetExecutionContext, message: str) -> None:
+        context.log.info(message)
+        if self.echo:
+            self.echo(message)
+
+
+def static_node_names(manifest: Mapping[str, Any]) -> list[str]:
+    driven = window_driven_ids(manifest)
+    return sorted(
+        node["name"]
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "seed", "snapshot") and unique_id not in driven
+    )
+
+
+def window_label(window: Window | None) -> str:
+    if window is None:
+        return "unpartitioned"
+    if window.start is None or window.end is None:
+        return "all landed batches"
+    last = window.end - dt.timedelta(days=1)
+    return window.start.isoformat() if last == window.start else f"{window.start}..{last}"
+
+
+def target_dir(home: Path, window: Window | None) -> Path:
+    """dbt's target/ per kind of step: each keeps its own partial-parse cache, and the static step
+    (always the default vars) never invalidates the window step's, nor overwrites its run_results."""
+    return home / ("target" if window is not None else "target_static")
+
+
+def run_dbt_build(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    progress: BuildProgress,
+    config: DbtBuildConfig,
+    window: Window | None,
+) -> Iterator:
+    home = strata_home()
+    dbt_vars: dict[str, Any] = {}
+    corrupt: dict[str, list[str]] = {}
+    if window is not None:
+        corrupt, incomplete = check_landing(home, window)
+        for key in incomplete:
+            context.log.warning(f"batch {key} has no manifest yet; left for a later run")
+        dbt_vars = window.dbt_vars()
+        if corrupt:
+            dbt_vars["excluded_batches"] = sorted(corrupt)
+    args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    label = window_label(window)
+
+    def on_wait(message: str) -> None:
+        progress.report(context, message)
+
+    with warehouse_lock(home, on_wait=on_wait):
+        started = time.monotonic()
+        invocation = dbt.cli(args, context=context, target_path=target_dir(home, window), raise_on_error=False)
+        for event in invocation.stream():
+            yield event
+            if isinstance(event, Output | AssetMaterialization):
+                key = context.asset_key_for_output(event.output_name) if isinstance(event, Output) else event.asset_key
+                progress.report(context, f"{time.monotonic() - started:7.1f}s  {key.to_user_string():<45} {label}")
+            elif isinstance(event, AssetCheckResult | AssetCheckEvaluation) and not event.passed:
+                progress.report(context, f"check failed: {event.asset_key.to_user_string()} {event.check_name}")
+        error = invocation.get_error()
+    if error is not None:
+        if TRANSIENT_ERRORS.search(str(error)) or TRANSIENT_ERRORS.search(
+            run_results_messages(target_dir(home, window))
+        ):
+            raise RetryRequested(max_retries=TRANSIENT_RETRIES, seconds_to_wait=10) from error
+        raise error
+    if corrupt:
+        problems = [f"batch {key} not loaded: {problem}" for key in sorted(corrupt) for problem in corrupt[key]]
+        raise Failure(
+            description="corrupt landing batches were skipped, the rest loaded:\n" + "\n".join(problems),
+            metadata={"problems": "\n".join(problems)},
+        )
+
+
+def run_results_messages(target: Path) -> str:
+    path = target / "run_results.json"
+    try:
+        return "\n".join(result.get("message") or "" for result in json.loads(path.read_text())["results"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def build_dbt_assets(manifest: Mapping[str, Any], partitions_def: PartitionsDefinition) -> list:
+    translator = StrataTranslator(partitions_def, window_driven_ids(manifest))
+    static = " ".join(static_node_names(manifest))
+    project = strata_dbt_project()
+    common: dict[str, Any] = {
+        "manifest": manifest,
+        "project": project,
+        "dagster_dbt_translator": translator,
+        "pool": WAREHOUSE_POOL,
+    }
+
+    @dbt_assets(name="dbt_window", exclude=static, partitions_def=partitions_def, **common)
+    def dbt_window(
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        build_progress: ResourceParam[BuildProgress],
+        config: DbtBuildConfig,
+    ):
+        # A full build covers every landed batch, whatever partitions it is recorded against.
+        window = Window() if context.run.tags.get(FULL_WINDOW_TAG) else window_for(context.partition_key_range)
+        yield from run_dbt_build(context, dbt, build_progress, config, window)
+
+    @dbt_assets(name="dbt_static", select=static, **common)
+    def dbt_static(
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        build_progress: ResourceParam[BuildProgress],
+        config: DbtBuildConfig,
+    ):
+        yield from run_dbt_build(context, dbt, build_progress, config, None)
+
+    return [dbt_static, dbt_window]

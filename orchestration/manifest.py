@@ -1,0 +1,66 @@
+"""The dbt project as Dagster sees it, and the parsed manifest its asset definitions are built from.
+
+The manifest is prepared ahead of time (`dbt parse` into target/dagster/ of the repository), the
+way dagster-dbt expects in deployment, so loading the definitions never parses the project.
+In a working copy it is re-parsed only when a project file is newer than it: `dagster dev`, the
+CLI and the tests then see model edits without a manual step, and an unchanged project loads
+from the saved file.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from dagster._utils import run_with_concurrent_update_guard
+from dagster_dbt import DbtCliResource, DbtProject
+
+from orchestration.dbt_invoke import dbt_executable
+from orchestration.settings import PROJECT_DIR
+
+MANIFEST_TARGET = Path("target") / "dagster"
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
+PROJECT_DIRS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+
+
+@cache
+def strata_dbt_project() -> DbtProject:
+    return DbtProject(project_dir=PROJECT_DIR, target_path=MANIFEST_TARGET, profiles_dir=PROJECT_DIR)
+
+
+def newest_project_file_mtime(project_dir: Path = PROJECT_DIR) -> float:
+    newest = max((project_dir / name).stat().st_mtime for name in PROJECT_FILES)
+    for directory in PROJECT_DIRS:
+        root = project_dir / directory
+        if root.is_dir():
+            newest = max([newest, *(path.stat().st_mtime for path in root.rglob("*") if path.is_file())])
+    return newest
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    path = project.manifest_path
+    return not path.exists() or path.stat().st_mtime < newest_project_file_mtime(project.project_dir)
+
+
+def prepared_manifest_path() -> Path:
+    """The manifest, parsed first if it is missing or older than the project's files."""
+    project = strata_dbt_project()
+    if manifest_is_stale(project):
+        # The guard keeps two processes (test workers, the UI and a build) from parsing at once.
+        run_with_concurrent_update_guard(project.manifest_path, parse_project, project=project)
+    return project.manifest_path
+
+
+def strata_dbt_resource() -> DbtCliResource:
+    # The dbt next to this Python, so a virtualenv need not be activated (it is not on PATH then).
+    return DbtCliResource(project_dir=strata_dbt_project(), dbt_executable=dbt_executable())
+
+
+def parse_project(project: DbtProject) -> None:
+    strata_dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+
+@cache
+def load_manifest() -> dict:
+    return json.loads(prepared_manifest_path().read_text())

@@ -1,0 +1,477 @@
+"""The Dagster code location: the asset graph, partitions, checks, automation and housekeeping.
+
+Runs are real: dbt builds generated landing data into a DuckDB file in a temporary data home,
+in process through Dagster (or through `strata build`, which does the same), and the sensor,
+schedule and retention job run against a real Dagster instance in that home.
+See docs/orchestration.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    EventRecordsFilter,
+    build_schedule_context,
+    build_sensor_context,
+)
+
+from orchestration.settings import PROJECT_DIR
+from pytests.conftest import BIN, query, run_strata
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+LAYER_GROUPS = {"landing", "raw", "conformed", "reference", "modeled"}
+START = dt.date(2024, 1, 1)
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch) -> Path:
+    """A data home with five generated days; STRATA_HOME points at it for in-process runs."""
+    monkeypatch.setenv("STRATA_HOME", str(tmp_path))
+    monkeypatch.delenv("STRATA_FIRST_PARTITION", raising=False)
+    generated = run_strata(tmp_path, "generate", "--start", START.isoformat(), "--days", "5", "--orders-per-day", "60")
+    assert generated.returncode == 0, generated.output
+    return tmp_path
+
+
+def load_definitions():
+    from orchestration.definitions import build_definitions
+
+    return build_definitions()
+
+
+def asset_graph_snapshot(defs) -> dict:
+    graph = defs.resolve_asset_graph()
+    snapshot = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        snapshot[key.to_user_string()] = {
+            "group": node.group_name,
+            "partitioned": node.is_partitioned,
+            "upstream": sorted(parent.to_user_string() for parent in node.parent_keys),
+            "kinds": sorted(node.kinds),
+            "owners": sorted(node.owners),
+            "checks": len(node.check_keys),
+        }
+    return snapshot
+
+
+# ---------------------------------------------------------------------------------------------
+# The asset graph
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_asset_graph_matches_its_snapshot(home):
+    """Catches accidental renames, regrouping and lost dependencies. After an intended change,
+    refresh the snapshot with STRATA_UPDATE_SNAPSHOTS=1 and review its diff."""
+    current = asset_graph_snapshot(load_definitions())
+    if os.environ.get("STRATA_UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text())
+
+
+def test_every_dbt_node_is_an_asset_in_its_layer_group(home):
+    from orchestration.manifest import load_manifest
+
+    defs = load_definitions()
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    manifest = load_manifest()
+    for node in manifest["nodes"].values():
+        if node["resource_type"] not in ("model", "seed", "snapshot"):
+            continue
+        layer = node["meta"]["layer"]
+        key = AssetKey([layer, node["name"]])
+        assert key.to_user_string() in keys, f"{node['unique_id']} is not an asset"
+        asset = graph.get(key)
+        assert asset.group_name == layer
+        assert {"dbt", "duckdb"} <= set(asset.kinds)
+        assert asset.owners, f"{key.to_user_string()} has no owner"
+        dbt_parents = {
+            AssetKey([manifest["nodes"][parent]["meta"]["layer"], manifest["nodes"][parent]["name"]])
+            for parent in node["depends_on"].get("nodes", [])
+            if parent.split(".")[0] in ("model", "seed", "snapshot")
+        } | {
+            AssetKey(["landing", manifest["sources"][parent]["name"]])
+            for parent in node["depends_on"].get("nodes", [])
+            if parent.startswith("source.")
+        }
+        assert set(asset.parent_keys) == dbt_parents, key
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups == LAYER_GROUPS
+    # Models with tests carry them as checks, e.g. the key of the orders fact.
+    checks = {check.name for check in graph.get(AssetKey(["modeled", "fct_orders"])).check_keys}
+    assert any(name.startswith("unique_fct_orders_order_id") for name in checks), checks
+
+
+def test_only_window_independent_nodes_are_unpartitioned(home):
+    graph = load_definitions().resolve_asset_graph()
+    unpartitioned = {key.to_user_string() for key in graph.get_all_asset_keys() if not graph.get(key).is_partitioned}
+    assert unpartitioned == {
+        "reference/event_types",
+        "reference/order_statuses",
+        "reference/product_types",
+        "reference/store_regions",
+        "reference/ref_calendar",
+        "reference/ref_event_types",
+        "reference/ref_order_statuses",
+    }
+    partitions_def = graph.get(AssetKey(["modeled", "fct_orders"])).partitions_def
+    assert partitions_def.get_first_partition_key() == START.isoformat()
+
+
+def test_window_driven_ids_follow_sources_through_parents():
+    from orchestration.translator import window_driven_ids
+
+    manifest = {
+        "nodes": {
+            "seed.p.lookup": {"resource_type": "seed"},
+            "model.p.from_seed": {"resource_type": "model"},
+            "model.p.raw": {"resource_type": "model"},
+            "model.p.joined": {"resource_type": "model"},
+            "test.p.t": {"resource_type": "test"},
+        },
+        "parent_map": {
+            "seed.p.lookup": [],
+            "model.p.from_seed": ["seed.p.lookup"],
+            "model.p.raw": ["source.p.landing.orders"],
+            "model.p.joined": ["model.p.from_seed", "model.p.raw"],
+            "test.p.t": ["model.p.raw"],
+        },
+    }
+    assert window_driven_ids(manifest) == {"model.p.raw", "model.p.joined"}
+
+
+def test_a_model_outside_the_layer_folders_is_refused_with_its_name():
+    from orchestration.translator import layer_of
+
+    with pytest.raises(ValueError, match="model.p.stray has no meta.layer"):
+        layer_of({"resource_type": "model", "unique_id": "model.p.stray", "meta": {}, "config": {}})
+
+
+def test_partition_keys_are_validated_as_dates_before_they_become_vars():
+    from dagster import PartitionKeyRange
+
+    from orchestration.partitions import PartitionError, window_for
+
+    window = window_for(PartitionKeyRange("2024-01-01", "2024-01-03"))
+    assert window.dbt_vars() == {"window_start": "2024-01-01", "window_end": "2024-01-04"}
+    with pytest.raises(PartitionError, match="'2024-01-01; drop table x' is not a date"):
+        window_for(PartitionKeyRange("2024-01-01; drop table x", "2024-01-02"))
+    with pytest.raises(PartitionError, match="reversed"):
+        window_for(PartitionKeyRange("2024-01-03", "2024-01-01"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Materializing partitions in process
+# ---------------------------------------------------------------------------------------------
+
+
+def materialized_partitions(instance: DagsterInstance, key: AssetKey) -> set[str]:
+    records = instance.fetch_materializations(key, limit=1000).records
+    return {record.partition_key for record in records if record.partition_key}
+
+
+def test_three_daily_partitions_materialize_in_one_dbt_invocation_with_the_window_vars(home):
+    from orchestration.build import build
+    from orchestration.dagster_home import instance_for
+    from orchestration.dbt_invoke import Window
+
+    report = build(home, Window(START, START + dt.timedelta(days=3)))
+
+    assert report.success, report.errors
+    run_results = json.loads((home / "target" / "run_results.json").read_text())
+    assert run_results["args"]["vars"] == {"window_start": "2024-01-01", "window_end": "2024-01-04"}
+    assert run_results["args"]["which"] == "build"
+    loaded = {row[0] for row in query(home, "select distinct _batch_date from raw.raw_orders")}
+    assert loaded == {START + dt.timedelta(days=n) for n in range(3)}
+    instance = instance_for(home)
+    expected = {(START + dt.timedelta(days=n)).isoformat() for n in range(3)}
+    for key in (["landing", "orders"], ["raw", "raw_orders"], ["conformed", "cnf_orders"], ["modeled", "fct_orders"]):
+        assert materialized_partitions(instance, AssetKey(key)) == expected, key
+    # One run, and within it one dbt build for the window (the static lookups had their own step).
+    [run] = instance.get_run_records()
+    assert run.dagster_run.status == DagsterRunStatus.SUCCESS
+    checks = instance.fetch_run_status_changes(DagsterEventType.RUN_SUCCESS, limit=5).records
+    assert len(checks) == 1
+    evaluations = instance.get_event_records(EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION))
+    assert evaluations and all(
+        record.event_log_entry.dagster_event.event_specific_data.passed for record in evaluations
+    )
+
+
+def make_raw_orders_test_fail(home: Path, day: dt.date) -> None:
+    """Append one well-formed order to a landed file and re-seal its manifest with the new size and
+    checksum but the old row count: the file is sound, and raw's matches_landing_manifest test
+    (error severity) fails on it."""
+    from orchestration.landing import file_stats
+
+    batch = home / "landing" / "orders" / day.isoformat()
+    data_file = batch / "orders.csv"
+    last = data_file.read_text().splitlines()[-1].split(",")
+    last[0] = "00000000-0000-0000-0000-00000000beef"
+    with data_file.open("a") as handle:
+        handle.write(",".join(last) + "\n")
+    manifest_path = batch / "_manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    stats = file_stats(data_file, 1)
+    manifest["files"][0].update(bytes=stats.bytes, sha256=stats.sha256)
+    manifest_path.write_text(json.dumps(manifest))
+
+
+def test_a_failing_blocking_check_in_raw_stops_the_downstream_layers(home):
+    from orchestration.build import build
+    from orchestration.dagster_home import instance_for
+    from orchestration.dbt_invoke import Window
+
+    make_raw_orders_test_fail(home, START)
+
+    report = build(home, Window(START, START + dt.timedelta(days=1)))
+
+    assert not report.success
+    instance = instance_for(home)
+    evaluations = [
+        record.event_log_entry.dagster_event.event_specific_data
+        for record in instance.get_event_records(EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION))
+    ]
+    failed = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed}
+    assert any(key == "raw/raw_orders" and name.startswith("matches_landing_manifest") for key, name in failed)
+    assert all(e.passed or e.severity.value == "ERROR" for e in evaluations)
+    # Other raw tables loaded; nothing downstream of raw_orders was built.
+    assert materialized_partitions(instance, AssetKey(["raw", "raw_customers"])) == {START.isoformat()}
+    for key in (["conformed", "cnf_orders"], ["modeled", "fct_orders"], ["modeled", "fct_daily_store_sales"]):
+        assert materialized_partitions(instance, AssetKey(key)) == set(), key
+    tables = {row[0] for row in query(home, "select table_name from duckdb_tables()")}
+    assert "raw_orders" in tables and "fct_orders" not in tables
+
+
+# ---------------------------------------------------------------------------------------------
+# Automation
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_sensor_requests_a_run_for_a_new_batch_and_none_for_an_old_one(home):
+    from orchestration.dagster_home import instance_for
+
+    defs = load_definitions()
+    sensor = defs.resolve_sensor_def("strata_landing_sensor")
+    instance = instance_for(home)
+
+    with build_sensor_context(instance=instance, definitions=defs) as context:
+        first = sensor(context)
+    assert sorted(request.partition_key for request in first.run_requests) == [
+        (START + dt.timedelta(days=n)).isoformat() for n in range(5)
+    ]
+
+    with build_sensor_context(instance=instance, cursor=first.cursor, definitions=defs) as context:
+        again = sensor(context)
+    assert again.run_requests == []
+
+    time.sleep(0.01)  # a new manifest must be newer than the cursor even on a coarse clock
+    landed = run_strata(
+        home,
+        "generate",
+        "--start",
+        "2024-01-06",
+        "--days",
+        "1",
+        "--world-start",
+        START.isoformat(),
+        "--orders-per-day",
+        "60",
+    )
+    assert landed.returncode == 0, landed.output
+    with build_sensor_context(instance=instance, cursor=again.cursor, definitions=defs) as context:
+        new = sensor(context)
+    assert [request.partition_key for request in new.run_requests] == ["2024-01-06"]
+    assert new.run_requests[0].job_name in (None, "strata_daily")
+
+
+def test_the_daily_schedule_builds_yesterday(home):
+    defs = load_definitions()
+    schedule = defs.resolve_schedule_def("strata_daily_schedule")
+    context = build_schedule_context(
+        scheduled_execution_time=dt.datetime(2024, 1, 4, 2, 0, tzinfo=dt.UTC), repository_def=defs.get_repository_def()
+    )
+    [request] = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2024-01-03"
+
+
+def test_runs_that_write_the_warehouse_queue_and_dbt_steps_share_one_pool(home):
+    import yaml
+
+    defs = load_definitions()
+    for name in ("strata_daily", "strata_reference"):
+        assert defs.resolve_job_def(name).tags.get("strata/writes-warehouse") == "true"
+    graph = defs.resolve_asset_graph()
+    assert graph.get(AssetKey(["modeled", "fct_orders"])).pools == {"strata_warehouse"}
+    instance_config = yaml.safe_load((PROJECT_DIR / "dagster.yaml").read_text())
+    limits = instance_config["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert {"key": "strata/writes-warehouse", "limit": 1} in limits
+    assert instance_config["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_two_overlapping_builds_both_succeed_one_after_the_other(home):
+    """Two `strata build` processes started together on one home: both succeed, and their dbt
+    work does not overlap (the warehouse pool, then the file lock, make the second wait) instead
+    of one failing on DuckDB's file lock."""
+    from orchestration.dagster_home import instance_for
+
+    environment = {**os.environ, "STRATA_HOME": str(home)}
+    processes = [
+        subprocess.Popen(
+            [str(BIN / "strata"), "build", "--start", day, "--end", end],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for day, end in (("2024-01-01", "2024-01-03"), ("2024-01-03", "2024-01-04"))
+    ]
+    outputs = [process.communicate(timeout=900)[0] for process in processes]
+    for process, output in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, output[-3000:]
+
+    instance = instance_for(home)
+    spans = []
+    for record in instance.get_run_records():
+        written = [
+            entry.timestamp
+            for entry in instance.all_logs(record.dagster_run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+            if entry.dagster_event.asset_key.path[0] in ("raw", "conformed", "modeled")
+        ]
+        spans.append((min(written), max(written)))
+    assert len(spans) == 2
+    (_, first_end), (second_start, _) = sorted(spans)
+    assert first_end < second_start, f"the two runs wrote the warehouse at the same time: {spans}"
+    loaded = {row[0] for row in query(home, "select distinct _batch_date from raw.raw_orders")}
+    assert loaded == {START + dt.timedelta(days=n) for n in range(3)}
+
+
+def hold_lock(home: str, held: object, release: object) -> None:
+    from orchestration.warehouse_lock import warehouse_lock
+
+    with warehouse_lock(Path(home)):
+        held.set()
+        release.wait(30)
+
+
+def test_the_warehouse_lock_makes_a_second_writer_wait(tmp_path):
+    """The lock behind every dbt step, for writers outside Dagster's queue (a terminal, a test)."""
+    import multiprocessing
+
+    from orchestration.warehouse_lock import warehouse_lock
+
+    context = multiprocessing.get_context("spawn")
+    held, release = context.Event(), context.Event()
+    holder = context.Process(target=hold_lock, args=(str(tmp_path), held, release))
+    holder.start()
+    assert held.wait(60)
+    messages = []
+    threading.Timer(1.0, release.set).start()
+    with warehouse_lock(tmp_path, on_wait=messages.append) as waited:
+        assert release.is_set(), "got the lock while the other process still held it"
+    holder.join(30)
+    assert messages and "waiting for it to finish" in messages[0]
+    assert waited >= 0.5
+
+
+# ---------------------------------------------------------------------------------------------
+# Housekeeping
+# ---------------------------------------------------------------------------------------------
+
+
+def age_run(instance: DagsterInstance, run_id: str, days: int) -> None:
+    """Backdate a run in the run storage, as if it had been created `days` ago."""
+    from dagster._core.storage.runs.schema import RunsTable
+
+    created = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=days)
+    with instance.run_storage.connect() as connection:
+        connection.execute(RunsTable.update().where(RunsTable.c.run_id == run_id).values(create_timestamp=created))
+
+
+def test_the_retention_job_deletes_old_runs_and_their_logs_and_keeps_recent_ones(home):
+    from dagster._core.test_utils import create_run_for_test
+
+    from orchestration.dagster_home import instance_for
+
+    instance = instance_for(home)
+    old = [create_run_for_test(instance, job_name="old_job", status=DagsterRunStatus.SUCCESS) for _ in range(3)]
+    recent = create_run_for_test(instance, job_name="recent_job", status=DagsterRunStatus.FAILURE)
+    still_running = create_run_for_test(instance, job_name="long_job", status=DagsterRunStatus.STARTED)
+    for run in old:
+        age_run(instance, run.run_id, days=45)
+    age_run(instance, still_running.run_id, days=45)
+    age_run(instance, recent.run_id, days=5)
+
+    defs = load_definitions()
+    result = defs.resolve_job_def("strata_run_retention").execute_in_process(instance=instance)
+
+    assert result.success
+    assert result.output_for_node("delete_old_runs") == 3
+    remaining = {record.dagster_run.run_id for record in instance.get_run_records()}
+    assert not remaining & {run.run_id for run in old}
+    assert {recent.run_id, still_running.run_id, result.run_id} <= remaining
+    assert all(instance.all_logs(run.run_id) == [] for run in old)
+
+
+# ---------------------------------------------------------------------------------------------
+# The web UI
+# ---------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_web_ui_lists_the_four_layers_through_graphql(home):
+    port = free_port()
+    ui = subprocess.Popen(
+        [str(BIN / "strata"), "ui", "--port", str(port)],
+        env={**os.environ, "STRATA_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        query_body = json.dumps({"query": "{ assetNodes { assetKey { path } groupName isPartitioned } }"}).encode()
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql", data=query_body, headers={"Content-Type": "application/json"}
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    nodes = json.loads(response.read())["data"]["assetNodes"]
+                break
+            except (OSError, KeyError, TypeError):
+                assert ui.poll() is None, ui.stdout.read().decode(errors="replace")[-3000:]
+                assert time.monotonic() < deadline, "the Dagster UI did not answer in 180 s"
+                time.sleep(1)
+    finally:
+        os.killpg(ui.pid, signal.SIGTERM)
+        try:
+            ui.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(ui.pid, signal.SIGKILL)
+    groups = {node["groupName"] for node in nodes}
+    assert {"raw", "conformed", "reference", "modeled"} <= groups
+    keys = {"/".join(node["assetKey"]["path"]) for node in nodes}
+    assert {"landing/orders", "raw/raw_orders", "conformed/cnf_orders", "modeled/fct_orders"} <= keys
+    assert (home / "dagster" / "dagster.yaml").exists(), "the UI's instance lives in the data home"
