@@ -185,13 +185,18 @@ def build(start, end, full_refresh, select, verbose) -> None:
 def ui(host, port) -> None:
     """Start the Dagster UI and daemon (`dagster dev`) on this data home's instance."""
     import os
+    import signal
 
-    from orchestration.dagster_home import dagster_home
+    from orchestration.dagster_home import DAGSTER_ENVIRONMENT, dagster_home
     from orchestration.settings import PROJECT_DIR
 
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home()), "STRATA_HOME": str(strata_home())}
+    env = {**DAGSTER_ENVIRONMENT, **os.environ, "DAGSTER_HOME": str(dagster_home()), "STRATA_HOME": str(strata_home())}
     dagster = str(Path(sys.executable).with_name("dagster"))
     os.chdir(PROJECT_DIR)
+    # dagster dev stops on SIGINT and routes SIGTERM to the same handler; a shell's background job
+    # inherits SIGINT as ignored, which would make both signals no-ops. Exec keeps "ignored", so
+    # give dagster the default back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execve(dagster, [dagster, "dev", "--host", host, "--port", str(port)], env)
 
 

@@ -93,9 +93,13 @@ def materialize_window(
     partition_range = partition_range_for(window)
 
     if select:
-        selection = build_dbt_asset_selection([dbt_static], dbt_select=select) | build_dbt_asset_selection(
+        # Only the selected models and their own checks: dagster-dbt's selection would also pick
+        # the checks of unselected models whose tests touch a selected one (dbt's eager indirect
+        # selection), such as the raw-to-conformed reconciliation for `--select raw`.
+        models = build_dbt_asset_selection([dbt_static], dbt_select=select) | build_dbt_asset_selection(
             [dbt_window], dbt_select=select
         )
+        selection = AssetSelection.assets(*models.resolve(defs.resolve_asset_graph()))
     else:
         selection = AssetSelection.assets(landing_assets, dbt_window)
         if static_assets_need_building(instance, home, dbt_static, full_refresh):

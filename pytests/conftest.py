@@ -30,11 +30,11 @@ class Run:
         return self.stdout + self.stderr
 
 
-def run_strata(home: Path, *args: str, timeout: float = 900) -> Run:
+def run_strata(home: Path, *args: str, timeout: float = 900, env: dict[str, str] | None = None) -> Run:
     """Run the installed `strata` console script with STRATA_HOME=home, as a user would."""
     completed = subprocess.run(
         [str(BIN / "strata"), *args],
-        env={**os.environ, "STRATA_HOME": str(home)},
+        env={**os.environ, **(env or {}), "STRATA_HOME": str(home)},
         capture_output=True,
         text=True,
         timeout=timeout,

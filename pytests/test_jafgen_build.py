@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 
 import pytest
 
@@ -15,7 +16,12 @@ def test_jafgen_output_builds_all_layers_with_every_test_passing(jafgen_dir, tmp
     imported = run_strata(tmp_path, "import-jafgen", str(jafgen_dir))
     assert imported.returncode == 0, imported.output
 
-    built = run_strata(tmp_path, "build")
+    # A full build is recorded against every daily partition; Dagster stores an event per asset
+    # and partition, which for jafgen's year is minutes of bookkeeping. Recording the last week
+    # is enough here: dbt still builds the whole year (docs/orchestration.md, "Known limits").
+    last_day = max(dt.date.fromisoformat(path.name) for path in (tmp_path / "landing" / "orders").iterdir())
+    first_recorded = (last_day - dt.timedelta(days=6)).isoformat()
+    built = run_strata(tmp_path, "build", env={"STRATA_FIRST_PARTITION": first_recorded})
 
     assert built.returncode == 0, built.output[-4000:]
     assert "ERROR=0" in built.stdout and "WARN=0" in built.stdout

@@ -448,6 +448,9 @@ def test_the_web_ui_lists_the_four_layers_through_graphql(home):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # dagster dev stops on SIGINT (it maps SIGTERM onto the SIGINT handler, which a process
+        # started from a background job inherits as ignored): give it the default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         query_body = json.dumps({"query": "{ assetNodes { assetKey { path } groupName isPartitioned } }"}).encode()
@@ -465,7 +468,7 @@ def test_the_web_ui_lists_the_four_layers_through_graphql(home):
                 assert time.monotonic() < deadline, "the Dagster UI did not answer in 180 s"
                 time.sleep(1)
     finally:
-        os.killpg(ui.pid, signal.SIGTERM)
+        os.killpg(ui.pid, signal.SIGINT)
         try:
             ui.wait(timeout=30)
         except subprocess.TimeoutExpired:
