@@ -134,7 +134,9 @@ from landed
 {%- endmacro %}
 
 
-{% macro landing_manifest_paths(entity) -%}
+{#- Manifests of an entity's batches, oldest first; with `since` (a date), only those of batches
+    on or after it. -#}
+{% macro landing_manifest_paths(entity, since=none) -%}
     {%- if not execute -%}
         {{- return([]) -}}
     {%- endif -%}
@@ -142,6 +144,9 @@ from landed
         select file
         from glob('{{ strata_landing_root() }}/{{ entity }}/*/_manifest.json')
         where regexp_matches(file, '/\d{4}-\d{2}-\d{2}/_manifest\.json$')
+            {%- if since %}
+            and regexp_extract(file, '/(\d{4}-\d{2}-\d{2})/_manifest\.json$', 1) >= '{{ strata_checked_date(since, 'since') }}'
+            {%- endif %}
         order by file
     {%- endset -%}
     {{- return(run_query(query).columns[0].values() | list) -}}

@@ -27,6 +27,8 @@ checked as (
     where reject_reason is not null
         and {{ strata_in_window('source_batch_date') }}
     {%- if recheck and is_incremental() %}
+    {%- set recheck = dict(recheck) %}
+    {%- do recheck.update({'waiting_in': this}) %}
     union all
     {#- Passing rows come along only to delete their quarantined copy. #}
     select * from {{ checked_model }}
@@ -40,6 +42,9 @@ rejected as (
     select
         reject_reason,
         {{ key_column }},
+        {%- if recheck %}
+        {{ recheck.column }},
+        {%- endif %}
         delivered_record,
         source_batch_date,
         source_file,
@@ -56,6 +61,9 @@ final as (
         {{ surrogate_key(['source_file', 'row_hash', 'occurrence_number']) }} as reject_id,
         reject_reason,
         {{ key_column }},
+        {%- if recheck %}
+        {{ recheck.column }},
+        {%- endif %}
         delivered_record,
         source_batch_date,
         source_file
@@ -63,6 +71,7 @@ final as (
 )
 
 select * from final
+{{ strata_stored_order('source_batch_date') }}
 {%- endmacro %}
 
 
@@ -81,12 +90,16 @@ with
 checked as (
     select * from {{ checked_model }}
     where reject_reason is null
-        and (
-            {{ strata_in_window('source_batch_date', business_date_column) }}
-            {%- if recheck and is_incremental() %}
-            or {{ strata_recheck_branch(recheck) }}
-            {%- endif %}
-        )
+        and {{ strata_in_window('source_batch_date', business_date_column) }}
+    {%- if recheck and is_incremental() %}
+    {#- A branch of its own rather than an OR: the window's filter then still reaches the raw
+        scan (row groups of other batches skipped), and the recheck's its own. #}
+    union all
+    select * from {{ checked_model }}
+    where reject_reason is null
+        and not ({{ strata_in_window('source_batch_date') }})
+        and {{ strata_recheck_branch(recheck) }}
+    {%- endif %}
 ),
 
 ranked as (
@@ -111,6 +124,9 @@ final as (
 )
 
 select * from final
+{%- if business_date_column %}
+{{ strata_stored_order(business_date_column) }}
+{%- endif %}
 {%- endmacro %}
 
 
@@ -133,12 +149,37 @@ select * from final
 
 {#- Rows quarantined for recheck.reason wait for a row of recheck.resolved_by with the same
     recheck.column (an order item for its order). Such a row can only be merged by the run whose
-    window delivers it, so that run re-reads the rows naming it from every batch, within the
-    lookback of their own batch like any row. recheck is a dict: reason, column, resolved_by. -#}
+    window delivers it, so that run re-reads the rows naming it, within the lookback of their own
+    batch like any row. recheck is a dict: reason, column, resolved_by, business_date_column, and
+    waiting_in, the stored quarantine (none when it does not exist yet).
+    Only batches holding a row quarantined for the reason and naming a resolved row are re-read:
+    a row of an already processed batch that failed for the reason is in the quarantine (it
+    keeps recheck.column for this), any other row of such a batch passed when it was processed,
+    and a batch not processed yet is checked by its own run. Without waiting_in every batch is
+    re-read (the checked view over all of raw: a cost growing with the history). -#}
 {% macro strata_recheck_branch(recheck) -%}
-    {{ recheck.business_date_column }} >= {{ dbt.dateadd('day', -strata_lookback_days(), 'source_batch_date') }}
-    and {{ recheck.column }} in (
+    {%- set resolved -%}
         select {{ recheck.column }} from {{ recheck.resolved_by }}
         where {{ strata_in_window('source_batch_date') }}
+    {%- endset -%}
+    {{ recheck.business_date_column }} >= {{ dbt.dateadd('day', -strata_lookback_days(), 'source_batch_date') }}
+    and {{ recheck.column }} in ({{ resolved }})
+    {%- if recheck.waiting_in %}
+    and source_batch_date in (
+        select waiting.source_batch_date from {{ recheck.waiting_in }} as waiting
+        where waiting.reject_reason = '{{ recheck.reason }}'
+            and waiting.{{ recheck.column }} in ({{ resolved }})
     )
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- The stored quarantine of a model, read by the entity's conformed model for its recheck
+    without ref(): the quarantine's own run deletes the rows a recheck resolves, so it must run
+    after the conformed model (its depends_on), and a ref() the other way would be a cycle. -#}
+{% macro strata_stored_quarantine(identifier) -%}
+    {%- if not execute -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {{- return(adapter.get_relation(database=this.database, schema=this.schema, identifier=identifier)) -}}
 {%- endmacro %}

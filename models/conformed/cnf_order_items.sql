@@ -14,6 +14,7 @@
             'column': 'order_id',
             'business_date_column': 'order_date',
             'resolved_by': ref('cnf_orders'),
+            'waiting_in': strata_stored_quarantine('cnf_order_items__rejects'),
         },
     )
 }}

@@ -138,3 +138,4 @@ final as (
 )
 
 select * from final
+{{ strata_stored_order('session_ended_at') }}

@@ -54,3 +54,4 @@ final as (
 )
 
 select * from final
+{{ strata_stored_order('session_date') }}

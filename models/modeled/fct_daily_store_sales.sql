@@ -74,3 +74,4 @@ final as (
 )
 
 select * from final
+{{ strata_stored_order('sales_date') }}

@@ -61,3 +61,4 @@ final as (
 )
 
 select * from final
+{{ strata_stored_order('order_date') }}

@@ -46,3 +46,4 @@ final as (
 )
 
 select * from final
+{{ strata_stored_order('session_ended_at') }}

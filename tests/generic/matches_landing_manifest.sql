@@ -1,7 +1,10 @@
 {#- Raw holds exactly the rows each landing manifest announced for the files it loaded: no row
-    lost or doubled on the way in. Files the run skipped are not in raw and are not compared. -#}
+    lost or doubled on the way in. Files the run skipped are not in raw and are not compared.
+    A windowed run tests raw's rows of batches on or after window_start (macros/test_scope.sql),
+    so it reads only those batches' manifests: reading every manifest cost a time growing with
+    the number of batches landed. -#}
 {% test matches_landing_manifest(model, entity) %}
-{%- set manifest_paths = landing_manifest_paths(entity) %}
+{%- set manifest_paths = landing_manifest_paths(entity, strata_window_start() if strata_is_windowed() else none) %}
 with
 
 manifest_files as (
