@@ -47,7 +47,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -169,15 +168,14 @@ class DbtFigures:
     nodes: list[tuple[float, str]] = field(default_factory=list)  # (seconds, node), slowest first
 
 
-_LOG_TIME = re.compile(r"(\d\d):(\d\d):(\d\d\.\d+) \[")
-
-
-def _log_seconds(line: str) -> float | None:
-    match = _LOG_TIME.search(line)
-    if not match:
-        return None
-    hours, minutes, seconds = match.groups()
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+def _log_message(line: str) -> tuple[str, float | None]:
+    """(message, seconds since midnight UTC) of one JSON line of dbt.log; ("", None) otherwise."""
+    try:
+        info = json.loads(line)["info"]
+        stamp = dt.datetime.fromisoformat(info["ts"].replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError):
+        return "", None
+    return info.get("msg") or "", stamp.hour * 3600 + stamp.minute * 60 + stamp.second + stamp.microsecond / 1e6
 
 
 def _node_group(node: dict) -> str:
@@ -214,16 +212,18 @@ def dbt_figures(home: Path) -> DbtFigures:
             figures.nodes.append((seconds, unique_id.split(".", 1)[1] if "." in unique_id else unique_id))
         figures.nodes.sort(reverse=True)
     started = found = None
-    for path in sorted((home / "logs").glob("dbt.log*"), key=lambda p: p.stat().st_mtime):
+    # dbt runs under Dagster (strata build): its log is target/dbt.log in JSON lines.
+    for path in sorted((home / "target").glob("dbt.log*"), key=lambda p: p.stat().st_mtime):
         for line in path.read_text(errors="replace").splitlines():
-            if "Running with dbt=" in line and started is None:
-                started = _log_seconds(line)
-            elif "] [MainThread]: Found " in line and found is None:
-                found = _log_seconds(line)
-            elif "Starting full parse" in line or "Unable to do partial parsing" in line:
+            message, seconds = _log_message(line)
+            if message.startswith("Running with dbt=") and started is None:
+                started = seconds
+            elif message.startswith("Found ") and found is None:
+                found = seconds
+            elif "Starting full parse" in message or "Unable to do partial parsing" in message:
                 figures.full_parse = True
-            elif "Resource report: " in line:
-                report = json.loads(line.split("Resource report: ", 1)[1])
+            elif message.startswith("Resource report: "):
+                report = json.loads(message.split("Resource report: ", 1)[1])
                 figures.dbt_wall = report.get("command_wall_clock_time")
     if started is not None and found is not None:
         figures.parse = (found - started) % 86400
@@ -304,7 +304,7 @@ class BuildFailed(RuntimeError):
 
 
 def build(home: Home, label: str, args: list[str], log: Path) -> Run:
-    for old in (home.path / "logs").glob("dbt.log*"):
+    for old in (home.path / "target").glob("dbt.log*"):
         old.unlink()
     os.sync()  # a restored warehouse copy is flushed before the clock starts
     measured = run_measured([*strata_command(), "build", *args], home.env(), log)
