@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
+from dagster import AssetKey, AssetSelection, DagsterInstance, DagsterRunStatus, RunsFilter, materialize
 from dagster._core.definitions.data_version import CODE_VERSION_TAG
 from dagster_dbt import build_dbt_asset_selection
 
@@ -23,6 +24,9 @@ from orchestration.definitions import build_definitions
 from orchestration.partitions import PartitionError, daily_partitions, parse_partition_date, partition_range_for
 from orchestration.settings import warehouse_path
 
+# Which process runs an in-process build: a later build can tell that a run still marked as
+# started belongs to a process that died (SIGKILL, out of memory) and mark it failed.
+PROCESS_TAG = "strata/process"
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 # Failures are collected from the run and printed once; Dagster's console copies would repeat them.
@@ -50,6 +54,32 @@ def static_assets_need_building(instance: DagsterInstance, home: Path, assets_de
         if event.asset_materialization.tags.get(CODE_VERSION_TAG) != assets_def.code_versions_by_key.get(key):
             return True
     return False
+
+
+def fail_runs_of_dead_processes(instance: DagsterInstance) -> list[str]:
+    """Mark failed the in-process runs still 'started' whose process on this host is gone."""
+    failed = []
+    host = socket.gethostname()
+    for record in instance.get_run_records(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED])):
+        owner = record.dagster_run.tags.get(PROCESS_TAG, "")
+        owner_host, _, pid = owner.rpartition(":")
+        if owner_host != host or not pid.isdigit() or process_alive(int(pid)):
+            continue
+        instance.report_run_failed(
+            record.dagster_run, f"the strata build process {pid} ended without finishing the run"
+        )
+        failed.append(record.dagster_run.run_id)
+    return failed
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def clamp_to_partitions(window: Window, partitions_def) -> Window:
@@ -110,7 +140,9 @@ def materialize_window(
         for name, assets_def in (("dbt_static", dbt_static), ("dbt_window", dbt_window))
         if selected_keys & set(assets_def.keys)
     }
+    fail_runs_of_dead_processes(instance)
     tags = {
+        PROCESS_TAG: f"{socket.gethostname()}:{os.getpid()}",
         PARTITION_RANGE_START_TAG: partition_range.start,
         PARTITION_RANGE_END_TAG: partition_range.end,
         WRITES_WAREHOUSE_TAG: "true",

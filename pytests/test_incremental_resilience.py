@@ -321,6 +321,14 @@ def test_a_build_killed_mid_run_and_rerun_ends_like_an_uninterrupted_build(histo
     assert rerun.returncode == 0, rerun.output[-3000:]
     assert "ERROR=0" in rerun.stdout and "SKIP=0" in rerun.stdout
     assert not (killed / "warehouse.duckdb.wal").exists(), "the WAL was not replayed and checkpointed"
+    # The killed build's Dagster run no longer shows as started: the re-run marked it failed.
+    from dagster import DagsterRunStatus
+
+    from orchestration.dagster_home import instance_for
+
+    statuses = sorted(record.dagster_run.status.value for record in instance_for(killed).get_run_records())
+    assert DagsterRunStatus.STARTED.value not in statuses, statuses
+    assert DagsterRunStatus.FAILURE.value in statuses, statuses
 
     # Exactly the tables of the uninterrupted build.
     problems, tables = warehouse_differences(killed, history["uninterrupted"])

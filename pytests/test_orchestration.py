@@ -322,13 +322,14 @@ def test_runs_that_write_the_warehouse_queue_and_dbt_steps_share_one_pool(home):
     instance_config = yaml.safe_load((PROJECT_DIR / "dagster.yaml").read_text())
     limits = instance_config["concurrency"]["runs"]["tag_concurrency_limits"]
     assert {"key": "strata/writes-warehouse", "limit": 1} in limits
-    assert instance_config["concurrency"]["pools"]["default_limit"] == 1
+    # No pool limit locally: a SIGKILLed build would hold its slot forever (the file lock does not).
+    assert "pools" not in instance_config["concurrency"]
 
 
 def test_two_overlapping_builds_both_succeed_one_after_the_other(home):
     """Two `strata build` processes started together on one home: both succeed, and their dbt
-    work does not overlap (the warehouse pool, then the file lock, make the second wait) instead
-    of one failing on DuckDB's file lock."""
+    work does not overlap (the file lock makes the second wait) instead of one failing on
+    DuckDB's file lock."""
     from orchestration.dagster_home import instance_for
 
     environment = {**os.environ, "STRATA_HOME": str(home)}
