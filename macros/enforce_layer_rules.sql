@@ -1,5 +1,6 @@
 {#-
-  The layer contract, checked at the start of every run/build so a violation fails the build:
+  The layer contract (var layer_rules in dbt_project.yml), checked at the start of every
+  run/build so a violation fails the build:
     raw       reads only sources (it is the only layer that may call source())
     conformed reads raw, conformed and reference
     reference reads conformed and reference (seeds are reference data)
@@ -7,12 +8,7 @@
               reach a data product
 -#}
 {% macro strata_allowed_upstream_layers() -%}
-    {{- return({
-        'raw': ['source'],
-        'conformed': ['raw', 'conformed', 'reference'],
-        'reference': ['conformed', 'reference'],
-        'modeled': ['conformed', 'reference', 'modeled'],
-    }) -}}
+    {{- return(var('layer_rules')) -}}
 {%- endmacro %}
 
 {% macro strata_layer_of(node) -%}

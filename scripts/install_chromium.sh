@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs Debian's Chromium for scripts/screenshot_dagster_ui.py.
+# Installs Debian's Chromium for the browser test (pytests/test_docs_site.py, run by .ci/run) and the screenshot
+# scripts (scripts/screenshot_*.py). Idempotent and non-interactive; as root it needs no sudo.
 # Playwright's own `playwright install` is not used: it downloads a browser build from outside the package
 # registries, which our machines cannot reach.
 set -euo pipefail

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Screenshot a model page of the docs site (`strata docs`) into docs/images/docs-site-fct-orders.png.
+
+Generates a few small days on a throwaway data home, builds them with dbt, runs `strata docs`, opens the page
+from disk in Debian's headless Chromium through Playwright, and always removes the data home again.
+
+    .venv/bin/python scripts/screenshot_docs_site.py [--model fct_orders] [--output PATH]
+
+Needs the dev extra (`pip install -e '.[dev]'`, for playwright) and /usr/bin/chromium (scripts/install_chromium.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+try:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+except ImportError:  # reported by check_prerequisites, with the command that fixes it
+    sync_playwright = None
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_OUTPUT = REPO / "docs" / "images" / "docs-site-fct-orders.png"
+CHROMIUM = Path("/usr/bin/chromium")
+# Offline Chromium: the page is a file and must need nothing else.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+VIEWPORT = {"width": 1600, "height": 1000}
+
+
+class ScreenshotError(Exception):
+    """A failure with a message meant for the person running the script."""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="fct_orders", help="model whose page to photograph")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="PNG to write")
+    return parser.parse_args()
+
+
+def check_prerequisites() -> None:
+    if not os.access(CHROMIUM, os.X_OK):
+        raise ScreenshotError(f"{CHROMIUM} is missing: run scripts/install_chromium.sh")
+    if sync_playwright is None:
+        raise ScreenshotError("playwright is missing: run `pip install -e '.[dev]'` in the venv")
+
+
+def run_step(description: str, command: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(command, cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
+        raise ScreenshotError(f"{description} failed:\n{tail}")
+    return result.stdout
+
+
+def build_site(home: Path) -> Path:
+    sys.path.insert(0, str(REPO))
+    from orchestration.dbt_invoke import dbt_environment
+
+    # The interpreter running us is the venv's, with strata and dbt beside it.
+    bin_dir = Path(sys.executable).parent
+    strata_env = {"STRATA_HOME": str(home)}
+    generate = ["generate", "--start", "2024-01-01", "--days", "3", "--orders-per-day", "200", "--no-progress"]
+    run_step("`strata generate`", [str(bin_dir / "strata"), *generate], strata_env)
+    # dbt directly: the picture needs built tables (types, row counts), not Dagster's run records.
+    dbt_build = [str(bin_dir / "dbt"), "build", "--exclude-resource-type", "test", "unit_test"]
+    run_step("`dbt build`", dbt_build, dbt_environment(home))
+    return Path(run_step("`strata docs`", [str(bin_dir / "strata"), "docs"], strata_env).strip())
+
+
+def capture(page_path: Path, model: str, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport=VIEWPORT)
+                page.set_default_timeout(60_000)
+                page.goto(f"{page_path.as_uri()}#!/model/model.strata.{model}")
+                page.locator("column-details td").first.wait_for()
+                # Park the pointer off the sidebar so no entry is drawn hovered.
+                page.mouse.move(VIEWPORT["width"] - 1, VIEWPORT["height"] - 1)
+                page.screenshot(path=str(output))
+            finally:
+                browser.close()
+    except PlaywrightError as error:
+        raise ScreenshotError(f"driving Chromium failed: {error}") from None
+
+
+def run(model: str, output: Path) -> None:
+    check_prerequisites()
+    home = Path(tempfile.mkdtemp(prefix="strata-docs-screenshot-"))
+    try:
+        print("building a small warehouse and its docs site ...")
+        page_path = build_site(home)
+        print(f"photographing {model} in {page_path} ...")
+        capture(page_path, model, output)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def main() -> int:
+    args = parse_args()
+    # Turn a SIGTERM into SystemExit so the finally block still removes the data home.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        run(args.model, args.output)
+    except ScreenshotError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
