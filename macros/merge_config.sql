@@ -38,18 +38,26 @@
 {%- endmacro %}
 
 
-{#- Incremental strategy strata_merge: the MERGE that merge_config() describes (its settings in
-    meta.merge), then, with delete_unmatched_when, a DELETE of the stored rows it names that the
-    run's select no longer produces. Written here rather than through the adapter's merge
-    options for two reasons:
+{#- Incremental strategy strata_merge: what merge_config() describes (its settings in meta.merge),
+    as one statement per action rather than one MERGE:
+    1. with delete_when, DELETE the stored rows whose incoming match satisfies it;
+    2. INSERT the incoming rows with no stored match (an anti-join), except those delete_when names;
+    3. UPDATE the stored rows whose incoming match differs in some column (and, with a version
+       column, is newer);
+    4. with delete_unmatched_when, DELETE the stored rows it names that the run's select no
+       longer produces (such as two sessions a late event joined into one).
+    Why statements and not a MERGE:
+    - each statement reports its own row count, so run_results carries rows inserted, updated and
+      deleted (orchestration/dbt_row_counts.py); a DuckDB MERGE reports only its total;
     - a stored row is updated only when a column differs: a run re-selects every row of a few
       days (modeled facts, sessions), nearly all unchanged, and rewriting them cost most of those
       models' time and made the commit's checkpoint rewrite their row groups;
-    - the stale rows are deleted by their own statement, not by a WHEN NOT MATCHED BY SOURCE
-      clause, which makes the MERGE an outer join on the target side: DuckDB then cannot push the
-      incremental_predicates into the target scan and reads the whole table on every run.
-    Both statements run in the model's transaction. Standard SQL MERGE; `is not distinct from`
-    compares nulls as equal. -#}
+    - the stale rows of step 4 have their own statement: as a WHEN NOT MATCHED BY SOURCE clause
+      it made the MERGE an outer join on the target side, and DuckDB then read the whole table.
+    The INSERT runs before the UPDATE so that both see the stored rows as the run found them, as
+    one MERGE would: an update that moved a row out of the incremental_predicates' range must not
+    make the insert take it for a new row. Every statement carries the incremental_predicates, so
+    none scans more of the table than the MERGE did. All run in the model's transaction. -#}
 {% macro get_incremental_strata_merge_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
@@ -62,13 +70,36 @@
     {%- for key in keys -%}
         {%- do conditions.append('DBT_INTERNAL_SOURCE.' ~ key ~ ' = DBT_INTERNAL_DEST.' ~ key) -%}
     {%- endfor -%}
-    merge into {{ target }} as DBT_INTERNAL_DEST
+    {%- set matched = '(' ~ (conditions + predicates) | join(') and (') ~ ')' -%}
+    {%- if settings.delete_when -%}
+    delete from {{ target }} as DBT_INTERNAL_DEST
     using {{ source }} as DBT_INTERNAL_SOURCE
-    on ({{ (conditions + predicates) | join(') and (') }})
-    {%- if settings.delete_when %}
-    when matched and {{ settings.delete_when }} then delete
-    {%- endif %}
-    when matched
+    where {{ matched }}
+        and {{ settings.delete_when }};
+
+    {% endif -%}
+    insert into {{ target }} ({{ columns | join(', ') }})
+    select
+        {%- for column in columns %}
+        DBT_INTERNAL_SOURCE.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ source }} as DBT_INTERNAL_SOURCE
+    where not exists (
+            select 1
+            from {{ target }} as DBT_INTERNAL_DEST
+            where {{ matched }}
+        )
+        {%- if settings.delete_when %}
+        and not ({{ settings.delete_when }})
+        {%- endif %};
+
+    update {{ target }} as DBT_INTERNAL_DEST
+    set
+        {%- for column in columns %}
+        {{ column }} = DBT_INTERNAL_SOURCE.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ source }} as DBT_INTERNAL_SOURCE
+    where {{ matched }}
         {%- if settings.update_when %}
         and {{ settings.update_when }}
         {%- endif %}
@@ -76,20 +107,6 @@
             {%- for column in columns %}
             DBT_INTERNAL_SOURCE.{{ column }} is not distinct from DBT_INTERNAL_DEST.{{ column }}{{ ' and' if not loop.last }}
             {%- endfor %}
-        )
-        then update set
-            {%- for column in columns %}
-            {{ column }} = DBT_INTERNAL_SOURCE.{{ column }}{{ ',' if not loop.last }}
-            {%- endfor %}
-    when not matched
-        {%- if settings.delete_when %}
-        and not ({{ settings.delete_when }})
-        {%- endif %}
-        then insert ({{ columns | join(', ') }})
-        values (
-            {%- for column in columns -%}
-            DBT_INTERNAL_SOURCE.{{ column }}{{ ', ' if not loop.last }}
-            {%- endfor -%}
         )
     {%- if settings.delete_unmatched_when %};
 

@@ -200,5 +200,68 @@ def ui(host, port) -> None:
     os.execve(dagster, [dagster, "dev", "--host", host, "--port", str(port)], env)
 
 
+@main.command()
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory for index.html and its PNGs (default: $STRATA_HOME/report).",
+)
+def report(output: Path | None) -> None:
+    """Write an HTML report of build times, row counts and regression flags from the build history."""
+    from orchestration.observability.report import write_report
+    from orchestration.observability.store import StoreError, default_store_path
+
+    try:
+        index = write_report(default_store_path(), output or strata_home() / "report")
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"report written to {index}")
+
+
+@main.command()
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write (default: $STRATA_HOME/docs/index.html).",
+)
+def docs(output) -> None:
+    """Build the dbt docs as one self-contained page (opens from disk, no network) and print its path."""
+    from orchestration.docs_site import DocsSiteError, build_docs_site
+
+    try:
+        site = build_docs_site(strata_home(), output, echo=lambda line: click.echo(line, err=True))
+    except DocsSiteError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(site.path)
+
+
+@main.command()
+@click.option(
+    "--state",
+    "state_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory with the base branch's manifest.json (e.g. $STRATA_HOME/target of its build).",
+)
+@click.option(
+    "--project-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="dbt project to build (default: this repository).",
+)
+def ci(state_dir: Path, project_dir: Path | None) -> None:
+    """Slim CI: build only changed models and their children (state:modified+, deferring to --state)."""
+    from orchestration.settings import PROJECT_DIR
+    from orchestration.slim_ci import SlimCiError, slim_build
+
+    try:
+        result = slim_build(state_dir, strata_home(), project_dir or PROJECT_DIR)
+    except SlimCiError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"slim CI: dbt executed {len(result.built)} nodes; artifacts in {result.target_dir}")
+    if not result.success:
+        sys.exit(result.returncode)
+
+
 if __name__ == "__main__":
     main()

@@ -1,5 +1,6 @@
 """The Dagster instance of a data home: $STRATA_HOME/dagster, configured by the repository's dagster.yaml."""
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -54,6 +55,19 @@ def dagster_home(home: Path | None = None) -> Path:
 
 
 def instance_for(home: Path | None = None) -> DagsterInstance:
+    """The home's instance. Two processes opening a fresh home at once both ran Dagster's SQLite
+    migrations and one failed on alembic's version table, so storage is created under a lock."""
     apply_dagster_environment()
     relax_sqlite_durability()
-    return DagsterInstance.from_config(str(dagster_home(home)))
+    directory = dagster_home(home)
+    with (directory / "instance.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            instance = DagsterInstance.from_config(str(directory))
+            # Storage is created lazily; touching each store here runs its migrations while the lock is held.
+            instance.run_storage.get_runs_count()
+            instance.event_log_storage.get_asset_keys(limit=1)
+            instance.schedule_storage.all_instigator_state()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    return instance

@@ -108,8 +108,8 @@ def materialize_window(
 ) -> RunOutcome:
     """Materialize the window's assets; dbt's log lines go to dbt_output (default: discarded)."""
     defs = build_definitions(BuildProgress(echo))
-    assets = list(defs.assets)
-    landing_assets, dbt_static, dbt_window = assets
+    landing_assets, dbt_static, dbt_window = defs.assets
+    assets = [*defs.assets, *defs.asset_checks]
     instance = instance_for(home)
     partitions_def = daily_partitions(home)
     if full_window:

@@ -33,12 +33,14 @@ from dagster import (
     ResourceParam,
     RetryRequested,
 )
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
 from dagster_dbt import asset_utils as dagster_dbt_asset_utils
 
 from orchestration.build import FULL_WINDOW_TAG, check_landing
 from orchestration.dbt_invoke import Window
 from orchestration.manifest import strata_dbt_project
+from orchestration.materialization_metadata import node_metadata
+from orchestration.observability.store import RECORDING_ERRORS, record_invocation
 from orchestration.partitions import window_for
 from orchestration.settings import strata_home
 from orchestration.translator import StrataTranslator, window_driven_ids
@@ -127,14 +129,15 @@ def run_dbt_build(
     with warehouse_lock(home, on_wait=on_wait):
         started = time.monotonic()
         invocation = dbt.cli(args, context=context, target_path=target_dir(home, window), raise_on_error=False)
-        for event in invocation.stream():
+        for event in asset_events_with_row_counts(context, invocation, window):
             yield event
             if isinstance(event, Output | AssetMaterialization):
                 key = context.asset_key_for_output(event.output_name) if isinstance(event, Output) else event.asset_key
                 progress.report(context, f"{time.monotonic() - started:7.1f}s  {key.to_user_string():<45} {label}")
             elif isinstance(event, AssetCheckResult | AssetCheckEvaluation) and not event.passed:
                 progress.report(context, f"check failed: {event.asset_key.to_user_string()} {event.check_name}")
-        error = invocation.get_error()
+    error = invocation.get_error()
+    record_in_history(context, target_dir(home, window))
     if error is not None:
         if TRANSIENT_ERRORS.search(str(error)) or TRANSIENT_ERRORS.search(
             run_results_messages(target_dir(home, window))
@@ -147,6 +150,55 @@ def run_dbt_build(
             description="corrupt landing batches were skipped, the rest loaded:\n" + "\n".join(problems),
             metadata={"problems": "\n".join(problems)},
         )
+
+
+def writes_whole_batches(node: Mapping[str, Any]) -> bool:
+    """A raw table replaces each landing batch it loads (delete+insert by batch date)."""
+    config = node.get("config") or {}
+    return config.get("incremental_strategy") == "delete+insert" and config.get("unique_key") == "_batch_date"
+
+
+def asset_events_with_row_counts(
+    context: AssetExecutionContext, invocation: DbtCliInvocation, window: Window | None
+) -> Iterator:
+    """dagster-dbt's asset events, each node's output carrying its row counts and timings.
+
+    dbt logs a node's result (LogModelResult, from which dagster-dbt makes the Output) and then,
+    at once, NodeFinished with the run result and its adapter_response; the Output is held until
+    its NodeFinished arrives, so each materialization is recorded as its model finishes.
+    """
+    one_day = window is not None and window.start is not None and window.end == window.start + dt.timedelta(days=1)
+    pending: dict[str, Output] = {}
+    for raw in invocation.stream_raw_events():
+        info, data = raw.raw_event["info"], raw.raw_event["data"]
+        unique_id = (data.get("node_info") or {}).get("unique_id")
+        if info["name"] == "NodeFinished" and unique_id in pending:
+            node = invocation.manifest["nodes"].get(unique_id, {})
+            metadata = node_metadata(raw.raw_event, whole_partition_written=one_day and writes_whole_batches(node))
+            output = pending.pop(unique_id)
+            yield output.with_metadata({**output.metadata, **metadata})
+            continue
+        for event in raw.to_default_asset_events(
+            manifest=invocation.manifest,
+            dagster_dbt_translator=invocation.dagster_dbt_translator,
+            context=context,
+            target_path=invocation.target_path,
+            project=invocation.project,
+        ):
+            if isinstance(event, Output) and unique_id:
+                pending[unique_id] = event
+            else:
+                yield event
+    # A node whose NodeFinished never came (dbt killed between the two events) still materializes.
+    yield from pending.values()
+
+
+def record_in_history(context: AssetExecutionContext, target: Path) -> None:
+    """Add the invocation to the observability store; a failure to record never fails the build."""
+    try:
+        record_invocation(target)
+    except RECORDING_ERRORS as error:
+        context.log.warning(f"the build history did not record this dbt invocation: {error}")
 
 
 def run_results_messages(target: Path) -> str:

@@ -15,6 +15,7 @@ from orchestration.dbt_assets import BuildProgress, build_dbt_assets
 from orchestration.landing_assets import LandingGenerator, build_landing_assets
 from orchestration.manifest import load_manifest, strata_dbt_resource
 from orchestration.partitions import daily_partitions
+from orchestration.regression_checks import build_regression_checks
 from orchestration.retention import build_retention_job
 
 
@@ -23,11 +24,14 @@ def build_definitions(progress: BuildProgress | None = None) -> Definitions:
     relax_sqlite_durability()
     partitions_def = daily_partitions()
     landing_assets = build_landing_assets(partitions_def)
-    dbt_static, dbt_window = build_dbt_assets(load_manifest(), partitions_def)
+    manifest = load_manifest()
+    dbt_static, dbt_window = build_dbt_assets(manifest, partitions_def)
+    regression_checks = build_regression_checks(manifest, [dbt_static, dbt_window])
     daily_job, reference_job = build_jobs(landing_assets, dbt_window, dbt_static)
     retention_job, retention_schedule = build_retention_job()
     return Definitions(
         assets=[landing_assets, dbt_static, dbt_window],
+        asset_checks=[regression_checks],
         jobs=[daily_job, reference_job, retention_job],
         schedules=[build_daily_schedule(daily_job), retention_schedule],
         sensors=[build_landing_sensor(daily_job, partitions_def)],

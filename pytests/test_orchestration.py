@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -389,6 +390,21 @@ def test_the_warehouse_lock_makes_a_second_writer_wait(tmp_path):
     holder.join(30)
     assert messages and "waiting for it to finish" in messages[0]
     assert waited >= 0.5
+
+
+def test_processes_opening_a_fresh_home_together_all_get_its_instance(tmp_path):
+    """Two builds started together on a new home both created Dagster's SQLite storage, and one
+    failed on alembic's version table; storage creation is serialized."""
+    opener = (
+        "import sys; from pathlib import Path; from orchestration.dagster_home import instance_for; "
+        "instance_for(Path(sys.argv[1])).get_runs_count()"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", opener, str(tmp_path)], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [process.communicate(timeout=300)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0, 0], "\n".join(errors)[-3000:]
 
 
 # ---------------------------------------------------------------------------------------------

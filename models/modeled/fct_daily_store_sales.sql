@@ -37,11 +37,11 @@ daily_sales as (
     select
         orders.store_id,
         orders.order_date as sales_date,
-        sum(case when order_statuses.counts_as_revenue then 1 else 0 end) as count_orders,
-        sum(case when order_statuses.counts_as_revenue then orders.count_order_items else 0 end) as count_items,
-        sum(case when order_statuses.counts_as_revenue then orders.subtotal else 0 end) as revenue,
-        sum(case when order_statuses.counts_as_revenue then orders.tax_paid else 0 end) as tax_paid,
-        sum(case when order_statuses.counts_as_revenue then orders.order_cost else 0 end) as supply_cost,
+        sum(case when order_statuses.is_revenue then 1 else 0 end) as count_orders,
+        sum(case when order_statuses.is_revenue then orders.count_order_items else 0 end) as count_items,
+        sum(case when order_statuses.is_revenue then orders.subtotal else 0 end) as revenue,
+        sum(case when order_statuses.is_revenue then orders.tax_paid else 0 end) as tax_paid,
+        sum(case when order_statuses.is_revenue then orders.order_cost else 0 end) as supply_cost,
         sum(case when orders.order_status = 'cancelled' then 1 else 0 end) as count_cancelled_orders,
         sum(case when orders.order_status = 'returned' then 1 else 0 end) as count_returned_orders
     from orders

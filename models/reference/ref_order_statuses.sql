@@ -10,7 +10,7 @@ final as (
         lifecycle_stage,
         lifecycle_order,
         is_terminal,
-        counts_as_revenue,
+        is_revenue,
         order_status_description
     from order_statuses
 )

@@ -1,0 +1,266 @@
+"""dbt's run_results.json (with manifest.json for node metadata) as typed records.
+
+Built on dbt-artifacts-parser, which validates each artifact against the JSON schema of its
+`dbt_schema_version` (run_results v5/v6, manifest v12 for dbt 1.8 to 1.11; a newer version is
+read as the latest known one). Row counts come from each result's `adapter_response`
+(`rows_affected`, `rows_inserted`, `rows_updated`, `rows_deleted`, `rows_total`): absent, null or
+negative counts are None, never 0 or -1, because "unknown" and "nothing changed" must stay apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dbt_artifacts_parser.parser import parse_manifest, parse_run_results
+from pydantic import ValidationError
+
+COUNT_KEYS = ("rows_affected", "rows_inserted", "rows_updated", "rows_deleted", "rows_total")
+# dbt_project.yml's names for the half-open window of landing batch dates a run loads.
+WINDOW_START_VAR = "window_start"
+WINDOW_END_VAR = "window_end"
+# A schema's extra key makes the generated models refuse the whole file; a dbt patch release
+# adding a field must not cost the history, so such keys are dropped a few rounds at most.
+MAX_EXTRA_KEY_ROUNDS = 5
+
+
+class ArtifactError(Exception):
+    """A dbt artifact is missing, unreadable, truncated or not the artifact it should be.
+
+    Callers in the build catch this one class: observability must never fail a run that
+    otherwise succeeded.
+    """
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    unique_id: str
+    name: str
+    resource_type: str
+    # table, incremental, view, seed, snapshot, test, ... (None for nodes missing from the manifest)
+    materialization: str | None
+    layer: str | None
+    status: str
+    thread_id: str
+    compile_started_at: dt.datetime | None
+    compile_completed_at: dt.datetime | None
+    execute_started_at: dt.datetime | None
+    execute_completed_at: dt.datetime | None
+    execution_time: float
+    rows_affected: int | None
+    rows_inserted: int | None
+    rows_updated: int | None
+    rows_deleted: int | None
+    rows_total: int | None
+    failures: int | None
+    message: str | None
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    invocation_id: str
+    command: str | None
+    invocation_command: str | None
+    target: str | None
+    dbt_version: str | None
+    schema_version: str
+    started_at: dt.datetime
+    generated_at: dt.datetime | None
+    elapsed_time: float
+    full_refresh: bool
+    window_start: str | None
+    window_end: str | None
+    nodes: tuple[NodeResult, ...]
+
+    @property
+    def partition(self) -> str:
+        """The window as one label: "2024-01-01..2024-01-03" (end exclusive) or "all"."""
+        if self.window_start is None and self.window_end is None:
+            return "all"
+        return f"{self.window_start or ''}..{self.window_end or ''}"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ArtifactError(path, "file not found (did dbt run with this target directory?)") from None
+    except OSError as error:
+        raise ArtifactError(path, f"cannot be read: {error}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ArtifactError(path, f"not valid JSON (truncated or corrupt?): {error}") from None
+    if not isinstance(data, dict):
+        raise ArtifactError(path, "not a dbt artifact (the top level is not an object)")
+    return data
+
+
+def _schema_version(path: Path, data: Mapping[str, Any]) -> str:
+    metadata = data.get("metadata")
+    version = metadata.get("dbt_schema_version") if isinstance(metadata, Mapping) else None
+    if not isinstance(version, str):
+        raise ArtifactError(path, "not a dbt artifact (no metadata.dbt_schema_version)")
+    return version
+
+
+def _drop_extra_keys(data: dict[str, Any], error: ValidationError) -> bool:
+    """Remove the keys the schema does not know; False when the error is about anything else."""
+    problems = error.errors()
+    if not problems or any(problem["type"] != "extra_forbidden" for problem in problems):
+        return False
+    for problem in problems:
+        *parents, key = problem["loc"]
+        container: Any = data
+        for part in parents:
+            container = container[part]
+        if isinstance(container, dict):
+            container.pop(key, None)
+    return True
+
+
+def _parse(path: Path, kind: str, parser) -> Any:
+    data = _read_json(path)
+    version = _schema_version(path, data)
+    if f"/{kind}/" not in version:
+        raise ArtifactError(path, f"not a dbt {kind}.json (its dbt_schema_version is {version})")
+    for _ in range(MAX_EXTRA_KEY_ROUNDS):
+        try:
+            return parser(data, fallback_to_latest=True)
+        except ValidationError as error:
+            if not _drop_extra_keys(data, error):
+                raise ArtifactError(path, f"does not match the {kind} schema {version}: {error}") from None
+        except ValueError as error:
+            raise ArtifactError(path, f"unsupported {kind} schema {version}: {error}") from None
+    raise ArtifactError(path, f"does not match the {kind} schema {version}")
+
+
+def _timestamp(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _count(response: Mapping[str, Any], key: str) -> int | None:
+    value = response.get(key)
+    # bool is an int to Python; -1 is how some adapters say "unknown".
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def _vars(args: Mapping[str, Any]) -> dict[str, Any]:
+    raw = args.get("vars") or {}
+    if isinstance(raw, str):
+        # `--vars` as typed on the command line: YAML (JSON is a subset).
+        try:
+            raw = yaml.safe_load(raw) or {}
+        except yaml.YAMLError:
+            return {}
+    return dict(raw) if isinstance(raw, Mapping) else {}
+
+
+def _node_metadata(manifest: Any) -> dict[str, dict[str, Any]]:
+    nodes: dict[str, dict[str, Any]] = {}
+    for unique_id, node in {**(manifest.nodes or {}), **(getattr(manifest, "unit_tests", None) or {})}.items():
+        config = getattr(node, "config", None)
+        meta = {**(getattr(node, "meta", None) or {}), **(getattr(config, "meta", None) or {})}
+        depends_on = getattr(node, "depends_on", None)
+        resource_type = getattr(node, "resource_type", None)
+        nodes[unique_id] = {
+            "name": node.name,
+            "resource_type": getattr(resource_type, "value", resource_type),
+            "materialization": getattr(config, "materialized", None),
+            "layer": meta.get("layer") or getattr(node, "schema_", None),
+            "depends_on": tuple(getattr(depends_on, "nodes", None) or ()),
+        }
+    # A test's schema is dbt's audit schema, not a layer: it belongs to the layer it tests.
+    for node in nodes.values():
+        if node["resource_type"] in ("test", "unit_test"):
+            parents = [nodes[parent]["layer"] for parent in node["depends_on"] if parent in nodes]
+            node["layer"] = parents[0] if parents else node["layer"]
+    return nodes
+
+
+def parse_invocation(run_results_path: Path, manifest_path: Path) -> InvocationRecord:
+    """The invocation and each of its node results; ArtifactError names the file at fault."""
+    run_results = _parse(run_results_path, "run-results", parse_run_results)
+    manifest = _parse(manifest_path, "manifest", parse_manifest)
+    metadata = _node_metadata(manifest)
+    args = run_results.args or {}
+    window = _vars(args)
+    nodes = []
+    for result in run_results.results:
+        timing = {item.name: item for item in result.timing}
+        compile_step, execute_step = timing.get("compile"), timing.get("execute")
+        response = result.adapter_response or {}
+        node = metadata.get(result.unique_id, {})
+        nodes.append(
+            NodeResult(
+                unique_id=result.unique_id,
+                name=node.get("name") or result.unique_id.rsplit(".", 1)[-1],
+                resource_type=node.get("resource_type") or result.unique_id.split(".", 1)[0],
+                materialization=node.get("materialization"),
+                layer=node.get("layer"),
+                status=result.status.value,
+                thread_id=result.thread_id,
+                compile_started_at=_timestamp(compile_step.started_at) if compile_step else None,
+                compile_completed_at=_timestamp(compile_step.completed_at) if compile_step else None,
+                execute_started_at=_timestamp(execute_step.started_at) if execute_step else None,
+                execute_completed_at=_timestamp(execute_step.completed_at) if execute_step else None,
+                execution_time=result.execution_time,
+                **{key: _count(response, key) for key in COUNT_KEYS},
+                failures=result.failures,
+                message=result.message,
+                depends_on=node.get("depends_on", ()),
+            )
+        )
+    generated_at = _timestamp(run_results.metadata.generated_at)
+    # invocation_started_at arrived with run_results v6; v5 files have only generated_at.
+    started_at = _timestamp(getattr(run_results.metadata, "invocation_started_at", None))
+    if started_at is None:
+        starts = [moment for node in nodes for moment in (node.compile_started_at, node.execute_started_at) if moment]
+        if starts:
+            started_at = min(starts)
+        elif generated_at is not None:
+            started_at = generated_at - dt.timedelta(seconds=run_results.elapsed_time)
+        else:
+            raise ArtifactError(run_results_path, "no time to date the invocation by (no generated_at, no timing)")
+    invocation_id = run_results.metadata.invocation_id
+    if not invocation_id:
+        raise ArtifactError(run_results_path, "no metadata.invocation_id")
+    return InvocationRecord(
+        invocation_id=invocation_id,
+        command=args.get("which"),
+        invocation_command=args.get("invocation_command"),
+        target=args.get("target"),
+        dbt_version=run_results.metadata.dbt_version,
+        schema_version=run_results.metadata.dbt_schema_version,
+        started_at=started_at,
+        generated_at=generated_at,
+        elapsed_time=run_results.elapsed_time,
+        full_refresh=bool(args.get("full_refresh")),
+        window_start=_text(window.get(WINDOW_START_VAR)),
+        window_end=_text(window.get(WINDOW_END_VAR)),
+        nodes=tuple(nodes),
+    )
+
+
+def _text(value: Any) -> str | None:
+    # YAML turns an unquoted 2024-01-01 into a date; the history keeps ISO text either way.
+    return None if value is None else (value.isoformat() if isinstance(value, dt.date) else str(value))
+
+
+def parse_target_dir(target_dir: Path) -> InvocationRecord:
+    return parse_invocation(target_dir / "run_results.json", target_dir / "manifest.json")
