@@ -57,8 +57,16 @@
     The INSERT runs before the UPDATE so that both see the stored rows as the run found them, as
     one MERGE would: an update that moved a row out of the incremental_predicates' range must not
     make the insert take it for a new row. Every statement carries the incremental_predicates, so
-    none scans more of the table than the MERGE did. All run in the model's transaction. -#}
+    none scans more of the table than the MERGE did. All run in the model's transaction.
+    The default uses DELETE ... USING and UPDATE ... FROM, which Postgres, Snowflake and Redshift
+    share with DuckDB (tested on DuckDB only); an adapter without them (BigQuery, Databricks) needs
+    its own <adapter>__strata_merge_sql, a single MERGE, at the price of the count split. -#}
 {% macro get_incremental_strata_merge_sql(arg_dict) -%}
+    {{- return(adapter.dispatch('strata_merge_sql', 'strata')(arg_dict)) -}}
+{%- endmacro %}
+
+
+{% macro default__strata_merge_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set unique_key = arg_dict['unique_key'] -%}

@@ -49,16 +49,30 @@
 {%- endmacro %}
 
 
+{% macro strata_forget_row_total(relation) -%}
+    {% do run_query(
+        "delete from " ~ strata_row_ledger() ~ " where schema_name = '" ~ relation.schema
+        ~ "' and table_name = '" ~ relation.identifier ~ "'"
+    ) %}
+{%- endmacro %}
+
+
 {% macro strata_record_row_total() -%}
     {%- if execute -%}
         {%- set main = load_result('main') -%}
         {%- set response = main.response if main else none -%}
-        {%- if response is none or response.rows_affected is none -%}
-            {#- A view, or a statement DuckDB reported no count for: nothing to record. -#}
+        {%- if config.get('materialized') in ('view', 'ephemeral') -%}
+            {#- A view holds no rows of its own. -#}
+        {%- elif response is none or response.rows_affected is none
+            or (response.record_total is defined and response.rows_inserted is none) -%}
+            {#- The table changed by an amount nobody reported (no count, or a MERGE's total
+                without its split): a stale total would pass for an exact one, so the table
+                has none until a run that creates it again. -#}
+            {{ strata_forget_row_total(this) }}
         {%- elif model.resource_type == 'seed' -%}
             {#- dbt loads a seed into a new or emptied table and reports the rows it loaded. -#}
             {{ strata_set_row_total(this, response.rows_affected) }}
-        {%- elif response.record_total is defined and response.rows_inserted is not none -%}
+        {%- elif response.record_total is defined -%}
             {#- A CREATE among the statements: the table was built anew (a first run, a table
                 model, a full refresh), so its size is what was inserted. -#}
             {%- if 'CREATE' in response.code.split('+') -%}
@@ -67,6 +81,9 @@
             {%- else -%}
                 {% do response.record_total(strata_add_to_row_total(this, response.rows_inserted, response.rows_deleted)) %}
             {%- endif -%}
+        {%- else -%}
+            {#- A response from outside the row-count plugin: its counts cannot be split. -#}
+            {{ strata_forget_row_total(this) }}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -3,7 +3,8 @@
 Seconds come from dbt's run_results.json. Rows are the tables' current sizes from the row
 ledger the build keeps in the warehouse (macros/row_totals.sql): the build's own statement counts,
 so the summary reads one small table instead of counting every table again. A table the ledger
-does not know (built before it existed) counts as 0 until its next full refresh.
+does not know (built before it existed, or last changed by a run that reported no split) is
+named as unknown, never counted as 0, until its next full refresh.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class LayerSummary:
     rows: int
     seconds: float
     failures: int
+    # Tables of the layer whose size the ledger does not know: rows is a lower bound then.
+    tables_without_total: int = 0
 
 
 def _node_layers(manifest: dict) -> dict[str, str]:
@@ -77,6 +80,7 @@ def summarize(target_dirs: list[Path], warehouse: Path) -> BuildSummary:
     rows: dict[str, int] = defaultdict(int)
     seconds: dict[str, float] = defaultdict(float)
     failures: dict[str, int] = defaultdict(int)
+    without_total: dict[str, int] = defaultdict(int)
     statuses = {word: 0 for word in ("PASS", "WARN", "ERROR", "SKIP", "NO-OP")}
     findings = []
     for target_dir in target_dirs:
@@ -99,9 +103,16 @@ def summarize(target_dirs: list[Path], warehouse: Path) -> BuildSummary:
             seconds[layer] += result.get("execution_time") or 0.0
             if word not in ("PASS", "NO-OP"):
                 failures[layer] += 1
-            rows[layer] += row_counts.get((node["schema"], node["alias"]), 0)
+            if node.get("config", {}).get("materialized") in ("view", "ephemeral"):
+                continue
+            total = row_counts.get((node["schema"], node["alias"]))
+            if total is None:
+                without_total[layer] += 1
+            else:
+                rows[layer] += total
     layer_summaries = [
-        LayerSummary(layer, models[layer], rows[layer], seconds[layer], failures[layer]) for layer in LAYERS
+        LayerSummary(layer, models[layer], rows[layer], seconds[layer], failures[layer], without_total[layer])
+        for layer in LAYERS
     ]
     return BuildSummary(layer_summaries, statuses, findings)
 
@@ -111,6 +122,8 @@ def format_summary(summary: BuildSummary) -> str:
     lines = [f"{'layer':<10} {'models':>7} {'rows':>12} {'seconds':>8}"]
     for item in summaries:
         flag = f"  ({item.failures} failed)" if item.failures else ""
+        if item.tables_without_total:
+            flag += f"  (rows of {item.tables_without_total} tables unknown until a full refresh)"
         lines.append(f"{item.layer:<10} {item.models:>7} {item.rows:>12,} {item.seconds:>8.1f}{flag}")
     total_models = sum(item.models for item in summaries)
     total_rows = sum(item.rows for item in summaries)

@@ -175,7 +175,7 @@ def column_name_problems(name: str, data_type: str | None) -> list[str]:
 
 
 def key_columns(model_id: str, tests: Iterable[dict]) -> set[str]:
-    """Columns that carry both a unique and a not_null test (or a not_null constraint)."""
+    """Columns that carry both a unique and a not_null test."""
     by_kind: dict[str, set[str]] = {"unique": set(), "not_null": set()}
     for test in tests:
         meta = test.get("test_metadata") or {}

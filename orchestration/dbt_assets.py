@@ -40,7 +40,7 @@ from orchestration.build import FULL_WINDOW_TAG, check_landing
 from orchestration.dbt_invoke import Window
 from orchestration.manifest import strata_dbt_project
 from orchestration.materialization_metadata import node_metadata
-from orchestration.observability.store import RECORDING_ERRORS, record_invocation
+from orchestration.observability.store import record_invocation
 from orchestration.partitions import window_for
 from orchestration.settings import strata_home
 from orchestration.translator import StrataTranslator, window_driven_ids
@@ -111,6 +111,7 @@ def run_dbt_build(
     home = strata_home()
     dbt_vars: dict[str, Any] = {}
     corrupt: dict[str, list[str]] = {}
+    incomplete: list[str] = []
     if window is not None:
         corrupt, incomplete = check_landing(home, window)
         for key in incomplete:
@@ -127,17 +128,22 @@ def run_dbt_build(
         progress.report(context, message)
 
     with warehouse_lock(home, on_wait=on_wait):
+        # run_results.json must be this invocation's or none: a dbt that fails before writing it
+        # would otherwise leave the previous run's results to be recorded and summarized again.
+        (target_dir(home, window) / "run_results.json").unlink(missing_ok=True)
         started = time.monotonic()
         invocation = dbt.cli(args, context=context, target_path=target_dir(home, window), raise_on_error=False)
-        for event in asset_events_with_row_counts(context, invocation, window):
+        every_batch_loaded = not corrupt and not incomplete
+        for event in asset_events_with_row_counts(context, invocation, window, every_batch_loaded):
             yield event
             if isinstance(event, Output | AssetMaterialization):
                 key = context.asset_key_for_output(event.output_name) if isinstance(event, Output) else event.asset_key
                 progress.report(context, f"{time.monotonic() - started:7.1f}s  {key.to_user_string():<45} {label}")
             elif isinstance(event, AssetCheckResult | AssetCheckEvaluation) and not event.passed:
                 progress.report(context, f"check failed: {event.asset_key.to_user_string()} {event.check_name}")
-    error = invocation.get_error()
-    record_in_history(context, target_dir(home, window))
+        error = invocation.get_error()
+        # Under the lock: the next build waiting for it rewrites the same target directory.
+        record_in_history(context, target_dir(home, window))
     if error is not None:
         if TRANSIENT_ERRORS.search(str(error)) or TRANSIENT_ERRORS.search(
             run_results_messages(target_dir(home, window))
@@ -159,7 +165,7 @@ def writes_whole_batches(node: Mapping[str, Any]) -> bool:
 
 
 def asset_events_with_row_counts(
-    context: AssetExecutionContext, invocation: DbtCliInvocation, window: Window | None
+    context: AssetExecutionContext, invocation: DbtCliInvocation, window: Window | None, every_batch_loaded: bool
 ) -> Iterator:
     """dagster-dbt's asset events, each node's output carrying its row counts and timings.
 
@@ -167,15 +173,26 @@ def asset_events_with_row_counts(
     at once, NodeFinished with the run result and its adapter_response; the Output is held until
     its NodeFinished arrives, so each materialization is recorded as its model finishes.
     """
-    one_day = window is not None and window.start is not None and window.end == window.start + dt.timedelta(days=1)
+    # A skipped batch (corrupt, or without its manifest yet) leaves the day's earlier load in place,
+    # so the rows inserted are not the partition's size then.
+    one_day = (
+        every_batch_loaded
+        and window is not None
+        and window.start is not None
+        and window.end == window.start + dt.timedelta(days=1)
+    )
     pending: dict[str, Output] = {}
     for raw in invocation.stream_raw_events():
         info, data = raw.raw_event["info"], raw.raw_event["data"]
         unique_id = (data.get("node_info") or {}).get("unique_id")
         if info["name"] == "NodeFinished" and unique_id in pending:
             node = invocation.manifest["nodes"].get(unique_id, {})
-            metadata = node_metadata(raw.raw_event, whole_partition_written=one_day and writes_whole_batches(node))
             output = pending.pop(unique_id)
+            try:
+                metadata = node_metadata(raw.raw_event, whole_partition_written=one_day and writes_whole_batches(node))
+            except Exception as error:  # the counts are extra; the model itself was built
+                context.log.warning(f"no row counts for {unique_id}: {error!r}")
+                metadata = {}
             yield output.with_metadata({**output.metadata, **metadata})
             continue
         for event in raw.to_default_asset_events(
@@ -197,8 +214,8 @@ def record_in_history(context: AssetExecutionContext, target: Path) -> None:
     """Add the invocation to the observability store; a failure to record never fails the build."""
     try:
         record_invocation(target)
-    except RECORDING_ERRORS as error:
-        context.log.warning(f"the build history did not record this dbt invocation: {error}")
+    except Exception as error:  # history is a by-product; the build's own outcome stands
+        context.log.warning(f"the build history did not record this dbt invocation: {error!r}")
 
 
 def run_results_messages(target: Path) -> str:

@@ -27,10 +27,18 @@ STDOUT_LOGGER = "stdout_log"
 def forward_node_finished(message) -> None:
     if message.info.name != "NodeFinished":
         return
-    for logger in get_event_manager().loggers:
-        # Only the usual info level: a quiet (warn, error) log stays quiet, a debug log has it already.
-        if logger.name == STDOUT_LOGGER and isinstance(logger, _JsonLogger) and logger.level == EventLevel.INFO:
-            send_to_logger(logger._python_logger, EventLevel.INFO.value, logger.create_line(message))
+    try:
+        for logger in get_event_manager().loggers:
+            # Only the usual info level: a quiet (warn, error) log stays quiet, a debug log has it already.
+            if (
+                logger.name == STDOUT_LOGGER
+                and isinstance(logger, _JsonLogger)
+                and logger.level == EventLevel.INFO
+                and logger._python_logger is not None
+            ):
+                send_to_logger(logger._python_logger, EventLevel.INFO.value, logger.create_line(message))
+    except Exception:  # dbt calls this inside the node's run: a log line must never fail a model
+        pass
 
 
 def install() -> None:

@@ -105,7 +105,7 @@ def build_docs_site(
 
 def _generate(home: Path, target: Path, profiles_dir: Path | None) -> None:
     # A target directory of its own: `docs generate` rewrites manifest.json and run_results.json,
-    # which in target/ belong to the last build (the observability report reads them).
+    # which in target/ belong to the last build (the build history records them from there).
     env = {
         **os.environ,
         **dbt_environment(home),

@@ -15,13 +15,9 @@ from typing import Any
 
 from dagster import MetadataValue
 
+from orchestration.observability.artifacts import response_count
+
 COUNTS = ("rows_inserted", "rows_updated", "rows_deleted", "rows_affected")
-
-
-def _count(response: Mapping[str, Any], name: str) -> int | None:
-    # dbt's events carry numbers through protobuf, as floats.
-    value = response.get(name)
-    return None if value is None else int(value)
 
 
 def _seconds(timing: list[Mapping[str, Any]], step: str) -> float | None:
@@ -44,14 +40,14 @@ def node_metadata(node_finished: Mapping[str, Any], *, whole_partition_written: 
     result = node_finished["data"].get("run_result") or {}
     response = result.get("adapter_response") or {}
     metadata: dict[str, Any] = {"dbt/invocation_id": node_finished["info"].get("invocation_id")}
-    total = _count(response, "rows_total")
+    total = response_count(response, "rows_total")
     if total is not None:
         metadata["dagster/row_count"] = MetadataValue.int(total)
     for name in COUNTS:
-        value = _count(response, name)
+        value = response_count(response, name)
         if value is not None:
             metadata[f"strata/{name}"] = MetadataValue.int(value)
-    inserted = _count(response, "rows_inserted")
+    inserted = response_count(response, "rows_inserted")
     if whole_partition_written and inserted is not None:
         metadata["dagster/partition_row_count"] = MetadataValue.int(inserted)
     for step in ("compile", "execute"):

@@ -38,6 +38,8 @@ def flags_by_model() -> tuple[dict[str, list[Flag]], str | None]:
         history = load_history(default_store_path())
     except StoreError as error:
         return {}, str(error)
+    except Exception as error:  # a locked or corrupt store must not fail the run
+        return {}, f"the build history could not be read: {error!r}"
     flags: dict[str, list[Flag]] = {}
     for flag in latest_flags(history):
         flags.setdefault(flag.name, []).append(flag)

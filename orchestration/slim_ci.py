@@ -7,6 +7,10 @@ in DIR's manifest, so the base build's tables must be in the warehouse of this d
 
 The run writes its artifacts to `$STRATA_HOME/ci-target`, never into DIR: the state being
 compared against must not be overwritten by the comparison.
+
+The comparison runs with the vars the state was made with (its run_results.json records them):
+the merged models render their window into their config (incremental_predicates), so a state
+from a windowed build compared under the default vars would mark every merged model modified.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 from orchestration.dbt_invoke import dbt_environment, dbt_executable
 from orchestration.settings import PROJECT_DIR
+from orchestration.warehouse_lock import warehouse_lock
 
 
 class SlimCiError(Exception):
@@ -50,6 +55,16 @@ def check_state(state_dir: Path) -> Path:
     return state_dir.resolve()
 
 
+def state_vars(state_dir: Path) -> dict:
+    """The --vars of the dbt command that wrote the state (none for a parse-only state)."""
+    try:
+        args = json.loads((state_dir / "run_results.json").read_text()).get("args") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    found = args.get("vars") or {}
+    return found if isinstance(found, dict) else {}
+
+
 def slim_build(state_dir: Path, home: Path, project_dir: Path = PROJECT_DIR) -> SlimCiResult:
     """Run `dbt build --select state:modified+ --defer --state DIR` on the project; dbt's output
     streams to ours. Returns the exit code and the unique ids dbt executed."""
@@ -68,7 +83,11 @@ def slim_build(state_dir: Path, home: Path, project_dir: Path = PROJECT_DIR) -> 
     # A stale run_results.json would otherwise be read as this run's when dbt fails before running.
     (target / "run_results.json").unlink(missing_ok=True)
     command = [dbt_executable(), "build", "--select", "state:modified+", "--defer", "--state", str(state)]
-    completed = subprocess.run(command, cwd=project_dir, env=env, check=False)
+    if dbt_vars := state_vars(state):
+        command += ["--vars", json.dumps(dbt_vars)]
+    # The same single-writer warehouse as `strata build`: wait for a running build, never fight it.
+    with warehouse_lock(home):
+        completed = subprocess.run(command, cwd=project_dir, env=env, check=False)
     return SlimCiResult(completed.returncode, target, executed_nodes(target))
 
 

@@ -64,6 +64,23 @@ def test_slim_ci_builds_only_the_changed_model_and_its_children(project_copy_fac
     assert not any(n.startswith("seed.") for n in executed)
 
 
+def test_slim_ci_of_an_unchanged_project_builds_nothing_after_a_windowed_base(project_copy_factory, tmp_path):
+    """A daily build's state renders its window into the merged models' configs; compared under
+    the default vars, every merged model would look modified."""
+    project = project_copy_factory()
+    home = tmp_path / "home"
+    base = home / "base-target"
+    window = json.dumps({"window_start": "2024-01-02", "window_end": "2024-01-03"})
+    baseline = dbt(
+        project, home, base, "build", "--vars", window, "--exclude", "resource_type:test", "resource_type:unit_test"
+    )
+    assert baseline.returncode == 0, baseline.stdout[-3000:]
+
+    result = run_strata(home, "ci", "--state", str(base), "--project-dir", str(project))
+    assert result.returncode == 0, result.output[-3000:]
+    assert "dbt executed 0 nodes" in result.output
+
+
 def test_slim_ci_names_a_state_directory_without_a_manifest(tmp_path):
     result = run_strata(tmp_path / "home", "ci", "--state", str(tmp_path / "nowhere"))
     assert result.returncode != 0

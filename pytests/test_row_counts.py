@@ -85,6 +85,28 @@ def test_a_failed_run_leaves_the_ledger_with_the_table(project_copy_factory, tmp
     assert node_responses(tmp_path / "target")["cnf_count_probe"]["rows_total"] == 11
 
 
+def test_a_run_without_a_split_leaves_the_total_unknown_rather_than_stale(project_copy_factory, tmp_path):
+    """dbt-duckdb's own merge strategy is one MERGE: its total is known, its split is not, so the
+    ledger cannot carry the table's size forward and forgets it instead of keeping the old one."""
+    project = project_copy_factory()
+    probe = project / "models" / "conformed" / "cnf_count_probe.sql"
+    probe.write_text(
+        "{{ config(materialized='incremental', incremental_strategy='merge', unique_key='probe_id') }}\n"
+        + PROBE_MODEL.split("\n", 2)[2]
+    )
+    assert dbt(project, tmp_path, "run", "--select", "cnf_count_probe").returncode == 0
+    assert node_responses(tmp_path / "target")["cnf_count_probe"]["rows_total"] == 10
+    merged = dbt(project, tmp_path, "run", "--select", "cnf_count_probe", "--vars", '{"probe_phase": 2}')
+    assert merged.returncode == 0, merged.stdout[-3000:]
+    response = node_responses(tmp_path / "target")["cnf_count_probe"]
+    # 4 new + 2 changed (a MERGE also rewrites the 5 unchanged rows it matched)
+    assert response["rows_affected"] == 11
+    assert response.get("rows_inserted") is None and response.get("rows_total") is None, response
+    ledger = "select count(*) from strata_meta.row_totals where table_name = 'cnf_count_probe'"
+    assert query(tmp_path, ledger) == [(0,)]
+    assert query(tmp_path, "select count(*) from conformed.cnf_count_probe") == [(14,)]
+
+
 def test_views_carry_no_counts_and_unknown_is_never_minus_one(project_copy_factory, tmp_path):
     project = project_copy_factory()
     run = dbt(project, tmp_path, "build", "--select", "+cnf_stores__checked")
@@ -152,6 +174,32 @@ def test_each_materialization_carries_its_counts_and_a_one_day_raw_build_its_par
     [(fact_rows,)] = query(home, "select count(*) from modeled.fct_orders")
     assert fact.metadata["dagster/row_count"].value == fact_rows
     assert "dagster/partition_row_count" not in fact.metadata
+
+
+def test_a_one_day_build_that_skipped_a_batch_reports_no_partition_count(one_day_raw_build, tmp_path):
+    """A corrupt batch is skipped and the day's earlier load stays: the rows inserted (none) are
+    not the partition's size, so no partition count is reported."""
+    import shutil
+
+    from dagster import AssetKey
+
+    from orchestration.dagster_home import instance_for
+
+    source, day = one_day_raw_build
+    home = tmp_path / "home"
+    shutil.copytree(source, home, ignore=shutil.ignore_patterns("*.lock"))
+    batch = home / "landing" / "orders" / day.isoformat() / "orders.csv"
+    batch.write_bytes(batch.read_bytes() + b"tampered\n")
+    built = run_strata(home, "build", "--select", "raw", "--start", day.isoformat(), "--end", "2024-01-03")
+    assert built.returncode == 1, built.output[-3000:]
+    assert "orders" in built.output and "not loaded" in built.output
+    materialization = (
+        instance_for(home).get_latest_materialization_event(AssetKey(["raw", "raw_orders"])).asset_materialization
+    )
+    assert materialization.metadata["strata/rows_inserted"].value == 0
+    assert "dagster/partition_row_count" not in materialization.metadata
+    [(day_rows,)] = query(home, f"select count(*) from raw.raw_orders where _batch_date = '{day}'")
+    assert day_rows > 0
 
 
 def test_the_build_runs_no_count_over_a_built_relation(one_day_raw_build):

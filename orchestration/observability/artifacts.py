@@ -152,9 +152,13 @@ def _timestamp(value: str | None) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _count(response: Mapping[str, Any], key: str) -> int | None:
+def response_count(response: Mapping[str, Any], key: str) -> int | None:
+    """A row count from an adapter_response, or None when it is unknown."""
     value = response.get(key)
-    # bool is an int to Python; -1 is how some adapters say "unknown".
+    # bool is an int to Python; -1 is how some adapters say "unknown"; dbt's events carry
+    # numbers through protobuf, as floats.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
     return value
@@ -220,7 +224,7 @@ def parse_invocation(run_results_path: Path, manifest_path: Path) -> InvocationR
                 execute_started_at=_timestamp(execute_step.started_at) if execute_step else None,
                 execute_completed_at=_timestamp(execute_step.completed_at) if execute_step else None,
                 execution_time=result.execution_time,
-                **{key: _count(response, key) for key in COUNT_KEYS},
+                **{key: response_count(response, key) for key in COUNT_KEYS},
                 failures=result.failures,
                 message=result.message,
                 depends_on=node.get("depends_on", ()),

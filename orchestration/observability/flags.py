@@ -1,6 +1,6 @@
 """Regression flags: pure functions over a model's history of runs (docs/observability.md).
 
-Each rule judges one run (the latest, or the one an asset check asks about) against the runs
+Each rule judges one run (each model's latest) against the runs
 before it. Only successful runs that were not full refreshes count, on both sides: a full
 refresh rebuilds from scratch, so its runtime and row counts say nothing about a regression of
 the incremental path. Unknown counts (None) never flag.

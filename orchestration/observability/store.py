@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
-from orchestration.observability.artifacts import ArtifactError, InvocationRecord, NodeResult, parse_target_dir
+from orchestration.observability.artifacts import InvocationRecord, NodeResult, parse_target_dir
 from orchestration.settings import strata_home
 
 STORE_NAME = "observability.sqlite"
@@ -89,10 +89,6 @@ TIMESTAMP_COLUMNS = {
 
 class StoreError(Exception):
     """The observability store is missing or holds no invocation."""
-
-
-# What recording may raise; a build catches these so observability never fails it.
-RECORDING_ERRORS = (ArtifactError, sqlite3.Error, OSError)
 
 
 def default_store_path(home: Path | None = None) -> Path:
@@ -203,7 +199,8 @@ def record_invocation(target_dir: Path, store_path: Path | None = None) -> Invoc
     """Parse dbt's artifacts in target_dir and add the invocation to the history.
 
     Call it after each dbt invocation. Raises ArtifactError (unreadable artifacts), sqlite3.Error
-    or OSError (store): catch RECORDING_ERRORS so observability never fails a build that succeeded.
+    or OSError (store); a build catches whatever it raises, so observability never fails a build
+    that succeeded (orchestration/dbt_assets.py).
     """
     record = parse_target_dir(target_dir)
     save_invocation(store_path or default_store_path(), record)
