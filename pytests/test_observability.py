@@ -15,6 +15,7 @@ import json
 import shutil
 import sqlite3
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.image
@@ -410,6 +411,21 @@ def test_rows_flag_fires_outside_the_5th_to_95th_percentile():
     assert rows_inserted_outlier(latest(2.0, rows=119), history) is None
     assert "outside [101, 119]" in rows_inserted_outlier(latest(2.0, rows=100), history)
     assert rows_inserted_outlier(latest(2.0, rows=120), history) is not None
+
+
+def test_flags_compare_a_run_only_with_runs_of_the_same_window_width():
+    daily = [replace(run, window_days=1) for run in runs([2.0] * 12, rows=[100] * 12)]
+    backfill = replace(latest(40.0, rows=3_000), window_days=30)
+    # A 30-day backfill after daily runs has no history of its own width: nothing to judge.
+    assert runtime_regression(backfill, daily) is None
+    assert rows_inserted_outlier(backfill, daily) is None
+    # The same figures in a daily run are regressions.
+    slow_day = replace(latest(40.0, rows=3_000), window_days=1)
+    assert runtime_regression(slow_day, daily) is not None
+    assert rows_inserted_outlier(slow_day, daily) is not None
+    # Backfills in the history do not stretch the daily runs' percentiles either.
+    mixed = daily + [replace(run, window_days=30) for run in runs([40.0] * 12, rows=[3_000] * 12)]
+    assert rows_inserted_outlier(slow_day, mixed) is not None
 
 
 def test_rows_flag_needs_ten_known_counts_and_never_judges_an_unknown_one():

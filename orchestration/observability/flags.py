@@ -3,7 +3,9 @@
 Each rule judges one run (each model's latest) against the runs
 before it. Only successful runs that were not full refreshes count, on both sides: a full
 refresh rebuilds from scratch, so its runtime and row counts say nothing about a regression of
-the incremental path. Unknown counts (None) never flag.
+the incremental path. A run is compared only with runs of the same window width: a 30-day
+backfill inserts and takes about thirty times what a daily run does, which is no regression.
+Unknown counts (None) never flag.
 """
 
 from __future__ import annotations
@@ -39,11 +41,17 @@ class ModelRun:
     full_refresh: bool
     execution_time: float
     rows_inserted: int | None
+    # Days in the run's window; None for a build of everything landed.
+    window_days: int | None = None
 
     @property
     def counts(self) -> bool:
         """Whether this run may serve as history or be judged."""
         return self.status == "success" and not self.full_refresh
+
+    def like(self, other: ModelRun) -> bool:
+        """Whether `other` may serve as this run's history."""
+        return other.counts and other.window_days == self.window_days
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ def runtime_regression(run: ModelRun, history: Sequence[ModelRun]) -> str | None
     """Why `run` is slower than twice the median of the last 20 counted runs before it, or None."""
     if not run.counts or run.execution_time < MIN_SECONDS:
         return None
-    recent = [item.execution_time for item in history if item.counts][-RUNTIME_WINDOW:]
+    recent = [item.execution_time for item in history if run.like(item)][-RUNTIME_WINDOW:]
     if len(recent) < MIN_HISTORY:
         return None
     median = statistics.median(recent)
@@ -74,7 +82,7 @@ def rows_inserted_outlier(run: ModelRun, history: Sequence[ModelRun]) -> str | N
     """Why `run` inserted fewer rows than the 5th or more than the 95th percentile before it, or None."""
     if not run.counts or run.rows_inserted is None:
         return None
-    known = [item.rows_inserted for item in history if item.counts and item.rows_inserted is not None]
+    known = [item.rows_inserted for item in history if run.like(item) and item.rows_inserted is not None]
     if len(known) < MIN_HISTORY:
         return None
     # Linear interpolation between the closest ranks, numpy's default.
@@ -113,9 +121,19 @@ def runs_by_model(invocations: Iterable[InvocationRecord]) -> dict[str, list[Mod
                     invocation.full_refresh,
                     node.execution_time,
                     node.rows_inserted,
+                    _window_days(invocation),
                 )
             )
     return runs
+
+
+def _window_days(invocation: InvocationRecord) -> int | None:
+    try:
+        start = dt.date.fromisoformat(invocation.window_start or "")
+        end = dt.date.fromisoformat(invocation.window_end or "")
+    except ValueError:
+        return None
+    return (end - start).days
 
 
 def _judge(unique_id: str, name: str, model_runs: Sequence[ModelRun]) -> list[Flag]:
