@@ -15,7 +15,7 @@
 
 
 {% macro strata_create_row_ledger() -%}
-    {%- if execute -%}
+    {%- if execute and var('record_row_totals', true) -%}
         {%- set ledger = strata_row_ledger() -%}
         {% do run_query('create schema if not exists ' ~ ledger.include(identifier=false)) %}
         {% do run_query(
@@ -58,7 +58,7 @@
 
 
 {% macro strata_record_row_total() -%}
-    {%- if execute -%}
+    {%- if execute and var('record_row_totals', true) -%}
         {%- set main = load_result('main') -%}
         {%- set response = main.response if main else none -%}
         {%- if config.get('materialized') in ('view', 'ephemeral') -%}

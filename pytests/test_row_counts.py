@@ -107,6 +107,17 @@ def test_a_run_without_a_split_leaves_the_total_unknown_rather_than_stale(projec
     assert query(tmp_path, "select count(*) from conformed.cnf_count_probe") == [(14,)]
 
 
+def test_with_the_ledger_off_the_statement_counts_stay_and_no_total_is_kept(project_copy_factory, tmp_path):
+    project = project_copy_factory()
+    (project / "models" / "conformed" / "cnf_count_probe.sql").write_text(PROBE_MODEL)
+    run = dbt(project, tmp_path, "run", "--select", "cnf_count_probe", "--vars", '{"record_row_totals": false}')
+    assert run.returncode == 0, run.stdout[-3000:]
+    response = node_responses(tmp_path / "target")["cnf_count_probe"]
+    assert response["rows_inserted"] == 10 and "rows_total" not in response, response
+    ledger = "select count(*) from duckdb_tables() where schema_name = 'strata_meta'"
+    assert query(tmp_path, ledger) == [(0,)]
+
+
 def test_views_carry_no_counts_and_unknown_is_never_minus_one(project_copy_factory, tmp_path):
     project = project_copy_factory()
     run = dbt(project, tmp_path, "build", "--select", "+cnf_stores__checked")
