@@ -220,6 +220,28 @@ def test_a_field_added_by_a_later_dbt_is_ignored(built, real_run_results, tmp_pa
     assert node(record, "raw_orders").status == "success"
 
 
+def test_a_node_field_added_by_a_later_dbt_is_ignored_in_the_manifest_too(built, real_run_results, tmp_path):
+    """Manifest nodes are a union (seed, model, test, ...): the unknown field must be dropped from
+    the node's own schema, not make every member fail and lose the invocation."""
+    target = write_target(tmp_path / "target", built, real_run_results)
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["metadata"]["a_field_from_dbt_1_12"] = "x"
+    for item in manifest["nodes"].values():
+        item["a_node_field_from_dbt_1_12"] = 1
+    (target / "manifest.json").write_text(json.dumps(manifest))
+
+    record = parse_target_dir(target)
+
+    assert record.nodes == parse_target_dir(write_target(tmp_path / "real", built, real_run_results)).nodes
+    # A node that fits no schema still fails, with a message of a few lines, not pydantic's thousands.
+    first = next(iter(manifest["nodes"].values()))
+    first["resource_type"] = "not_a_resource_type"
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="does not match the manifest schema") as raised:
+        parse_target_dir(target)
+    assert len(str(raised.value)) < 2000
+
+
 @pytest.mark.parametrize(
     "damage",
     ["missing", "truncated", "manifest_as_run_results", "run_results_as_manifest", "not_an_object", "no_metadata"],
