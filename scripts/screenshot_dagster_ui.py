@@ -25,16 +25,19 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-try:
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
-except ImportError:  # reported by check_prerequisites, with the command that fixes it
-    sync_playwright = None
+from headless_chromium import (
+    CHROMIUM,
+    VIEWPORT,
+    PlaywrightError,
+    PlaywrightTimeout,
+    ScreenshotError,
+    check_prerequisites,
+    run_screenshot,
+    sync_playwright,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO / "docs" / "images" / "dagster-asset-graph.png"
-CHROMIUM = Path("/usr/bin/chromium")
 # Quiet, offline-friendly Chromium: nothing but the local UI may be contacted.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -45,14 +48,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1600, "height": 1000}
 SERVER_TIMEOUT_S = 120
 # Never picked by free_port: 3000 is `strata ui`'s default, and both are where developers run their own UIs.
 RESERVED_PORTS = {3000, 3111}
-
-
-class ScreenshotError(Exception):
-    """A failure with a message meant for the person running the script."""
 
 
 def parse_args() -> argparse.Namespace:
@@ -88,13 +86,6 @@ def strata_executable() -> str:
     if not found:
         raise ScreenshotError("the `strata` command is missing: run `pip install -e '.[dev]'` in the venv")
     return found
-
-
-def check_prerequisites() -> None:
-    if not os.access(CHROMIUM, os.X_OK):
-        raise ScreenshotError(f"{CHROMIUM} is missing: run scripts/install_chromium.sh")
-    if sync_playwright is None:
-        raise ScreenshotError("playwright is missing: run `pip install -e '.[dev]'` in the venv")
 
 
 def generate_landing(strata: str, home: Path) -> None:
@@ -298,18 +289,7 @@ def run(port: int, output: Path) -> None:
 
 def main() -> int:
     args = parse_args()
-    # Turn a SIGTERM into SystemExit so the finally blocks still stop the UI and remove the data home.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    try:
-        run(args.port or free_port(), args.output)
-    except ScreenshotError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    print(f"wrote {args.output}")
-    return 0
+    return run_screenshot(lambda: run(args.port or free_port(), args.output), args.output)
 
 
 if __name__ == "__main__":

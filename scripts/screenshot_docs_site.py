@@ -14,28 +14,25 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-try:
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-except ImportError:  # reported by check_prerequisites, with the command that fixes it
-    sync_playwright = None
+from headless_chromium import (
+    CHROMIUM,
+    VIEWPORT,
+    PlaywrightError,
+    ScreenshotError,
+    check_prerequisites,
+    run_screenshot,
+    sync_playwright,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO / "docs" / "images" / "docs-site-fct-orders.png"
-CHROMIUM = Path("/usr/bin/chromium")
 # Offline Chromium: the page is a file and must need nothing else.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-VIEWPORT = {"width": 1600, "height": 1000}
-
-
-class ScreenshotError(Exception):
-    """A failure with a message meant for the person running the script."""
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,13 +40,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model", default="fct_orders", help="model whose page to photograph")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="PNG to write")
     return parser.parse_args()
-
-
-def check_prerequisites() -> None:
-    if not os.access(CHROMIUM, os.X_OK):
-        raise ScreenshotError(f"{CHROMIUM} is missing: run scripts/install_chromium.sh")
-    if sync_playwright is None:
-        raise ScreenshotError("playwright is missing: run `pip install -e '.[dev]'` in the venv")
 
 
 def run_step(description: str, command: list[str], env: dict[str, str]) -> str:
@@ -108,18 +98,7 @@ def run(model: str, output: Path) -> None:
 
 def main() -> int:
     args = parse_args()
-    # Turn a SIGTERM into SystemExit so the finally block still removes the data home.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    try:
-        run(args.model, args.output)
-    except ScreenshotError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    print(f"wrote {args.output}")
-    return 0
+    return run_screenshot(lambda: run(args.model, args.output), args.output)
 
 
 if __name__ == "__main__":
