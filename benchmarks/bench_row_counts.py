@@ -190,7 +190,7 @@ def dagster_build(home: Path, profiles: Path, stock: bool) -> tuple[float, list[
         if stock:
             yield from invocation.stream().fetch_row_counts()
         else:
-            yield from asset_events_with_row_counts(context, invocation, None)
+            yield from asset_events_with_row_counts(context, invocation, None, every_batch_loaded=True)
 
     os.environ["STRATA_HOME"] = str(home)
     instance = DagsterInstance.ephemeral()
