@@ -27,10 +27,14 @@
 {%- endmacro %}
 
 
+{% macro strata_row_ledger_entry(relation) -%}
+    {{- return("schema_name = '" ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'") -}}
+{%- endmacro %}
+
+
 {% macro strata_set_row_total(relation, total) -%}
     {%- set ledger = strata_row_ledger() -%}
-    {%- set match = "schema_name = '" ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'" -%}
-    {% do run_query("delete from " ~ ledger ~ " where " ~ match) %}
+    {{ strata_forget_row_total(relation) }}
     {% do run_query(
         "insert into " ~ ledger ~ " values ('" ~ relation.schema ~ "', '" ~ relation.identifier ~ "', "
         ~ total ~ ", current_timestamp)"
@@ -42,7 +46,7 @@
     {%- set totals = run_query(
         "update " ~ strata_row_ledger() ~ " set rows_total = rows_total + " ~ inserted ~ " - " ~ deleted
         ~ ", updated_at = current_timestamp"
-        ~ " where schema_name = '" ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'"
+        ~ " where " ~ strata_row_ledger_entry(relation)
         ~ " returning rows_total"
     ) -%}
     {{- return(totals.columns[0].values()[0] if totals.rows | length == 1 else none) -}}
@@ -50,10 +54,7 @@
 
 
 {% macro strata_forget_row_total(relation) -%}
-    {% do run_query(
-        "delete from " ~ strata_row_ledger() ~ " where schema_name = '" ~ relation.schema
-        ~ "' and table_name = '" ~ relation.identifier ~ "'"
-    ) %}
+    {% do run_query("delete from " ~ strata_row_ledger() ~ " where " ~ strata_row_ledger_entry(relation)) %}
 {%- endmacro %}
 
 

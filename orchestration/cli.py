@@ -229,10 +229,10 @@ def docs(output) -> None:
     from orchestration.docs_site import DocsSiteError, build_docs_site
 
     try:
-        site = build_docs_site(strata_home(), output, echo=lambda line: click.echo(line, err=True))
+        page = build_docs_site(strata_home(), output, echo=lambda line: click.echo(line, err=True))
     except DocsSiteError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(site.path)
+    click.echo(page)
 
 
 @main.command()

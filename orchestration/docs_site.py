@@ -22,9 +22,7 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.dbt_invoke import dbt_environment, dbt_executable
@@ -60,13 +58,6 @@ class DocsSiteError(Exception):
     """A failure with a message meant for the person running `strata docs`."""
 
 
-@dataclass(frozen=True)
-class DocsSite:
-    path: Path
-    with_warehouse: bool
-    seconds: float
-
-
 def default_output(home: Path) -> Path:
     return home / "docs" / "index.html"
 
@@ -75,18 +66,14 @@ def report_path(home: Path) -> Path:
     return home / "report" / "index.html"
 
 
-def build_docs_site(
-    home: Path, output: Path | None = None, echo: Callable[[str], None] = lambda line: None
-) -> DocsSite:
-    """Generate dbt's docs for the project and write the patched page to `output`."""
-    started = time.monotonic()
+def build_docs_site(home: Path, output: Path | None = None, echo: Callable[[str], None] = lambda line: None) -> Path:
+    """Generate dbt's docs for the project, write the patched page to `output` and return its path."""
     output = (output or default_output(home)).expanduser().resolve()
     if output.is_dir():
         raise DocsSiteError(f"--output {output} is a directory: pass the path of the HTML file to write")
     _check_writable(output)
     target = home / "target_docs"
-    with_warehouse = warehouse_path(home).exists()
-    if with_warehouse:
+    if warehouse_path(home).exists():
         # dbt-duckdb opens the file for writing, so a running build would make it fail; wait instead.
         with warehouse_lock(home, on_wait=echo):
             _generate(home, target, profiles_dir=None)
@@ -100,7 +87,7 @@ def build_docs_site(
     page = _patch_page((target / "static_index.html").read_text(encoding="utf-8"))
     page = _point_report_link(page, output, report_path(home))
     _write_atomically(output, page)
-    return DocsSite(path=output, with_warehouse=with_warehouse, seconds=time.monotonic() - started)
+    return output
 
 
 def _generate(home: Path, target: Path, profiles_dir: Path | None) -> None:

@@ -18,6 +18,8 @@ except ImportError:  # reported by check_prerequisites, with the command that fi
     sync_playwright = None
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Offline Chromium: nothing but the page being photographed may be contacted.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 VIEWPORT = {"width": 1600, "height": 1000}
 
 
@@ -30,6 +32,23 @@ def check_prerequisites() -> None:
         raise ScreenshotError(f"{CHROMIUM} is missing: run scripts/install_chromium.sh")
     if sync_playwright is None:
         raise ScreenshotError("playwright is missing: run `pip install -e '.[dev]'` in the venv")
+
+
+def photograph(output: Path, show: Callable, extra_args: tuple[str, ...] = ()) -> None:
+    """Open a page in headless Chromium, let `show(page)` bring it to the state wanted, save it."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args])
+            try:
+                page = browser.new_page(viewport=VIEWPORT)
+                page.set_default_timeout(60_000)
+                show(page)
+                page.screenshot(path=str(output))
+            finally:
+                browser.close()
+    except PlaywrightError as error:
+        raise ScreenshotError(f"driving Chromium failed: {error}") from None
 
 
 def run_screenshot(take: Callable[[], None], output: Path) -> int:

@@ -26,28 +26,17 @@ import urllib.request
 from pathlib import Path
 
 from headless_chromium import (
-    CHROMIUM,
-    VIEWPORT,
-    PlaywrightError,
     PlaywrightTimeout,
     ScreenshotError,
     check_prerequisites,
+    photograph,
     run_screenshot,
-    sync_playwright,
 )
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO / "docs" / "images" / "dagster-asset-graph.png"
-# Quiet, offline-friendly Chromium: nothing but the local UI may be contacted.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# Quieter still for a live web app: no QUIC, component updates or sync traffic.
+UI_CHROMIUM_ARGS = ("--disable-quic", "--disable-component-update", "--disable-sync")
 SERVER_TIMEOUT_S = 120
 # Never picked by free_port: 3000 is `strata ui`'s default, and both are where developers run their own UIs.
 RESERVED_PORTS = {3000, 3111}
@@ -183,19 +172,7 @@ def asset_groups(base_url: str) -> list[str]:
 
 
 def capture(base_url: str, groups: list[str], output: Path) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport=VIEWPORT)
-                page.set_default_timeout(60_000)
-                show_asset_graph(page, base_url, groups)
-                page.screenshot(path=str(output))
-            finally:
-                browser.close()
-    except PlaywrightError as error:
-        raise ScreenshotError(f"driving Chromium failed: {error}") from None
+    photograph(output, lambda page: show_asset_graph(page, base_url, groups), UI_CHROMIUM_ARGS)
 
 
 def show_asset_graph(page, base_url: str, groups: list[str]) -> None:

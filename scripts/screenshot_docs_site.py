@@ -20,19 +20,15 @@ import tempfile
 from pathlib import Path
 
 from headless_chromium import (
-    CHROMIUM,
     VIEWPORT,
-    PlaywrightError,
     ScreenshotError,
     check_prerequisites,
+    photograph,
     run_screenshot,
-    sync_playwright,
 )
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO / "docs" / "images" / "docs-site-fct-orders.png"
-# Offline Chromium: the page is a file and must need nothing else.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,22 +62,13 @@ def build_site(home: Path) -> Path:
 
 
 def capture(page_path: Path, model: str, output: Path) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport=VIEWPORT)
-                page.set_default_timeout(60_000)
-                page.goto(f"{page_path.as_uri()}#!/model/model.strata.{model}")
-                page.locator("column-details td").first.wait_for()
-                # Park the pointer off the sidebar so no entry is drawn hovered.
-                page.mouse.move(VIEWPORT["width"] - 1, VIEWPORT["height"] - 1)
-                page.screenshot(path=str(output))
-            finally:
-                browser.close()
-    except PlaywrightError as error:
-        raise ScreenshotError(f"driving Chromium failed: {error}") from None
+    def show_model(page) -> None:
+        page.goto(f"{page_path.as_uri()}#!/model/model.strata.{model}")
+        page.locator("column-details td").first.wait_for()
+        # Park the pointer off the sidebar so no entry is drawn hovered.
+        page.mouse.move(VIEWPORT["width"] - 1, VIEWPORT["height"] - 1)
+
+    photograph(output, show_model)
 
 
 def run(model: str, output: Path) -> None:
