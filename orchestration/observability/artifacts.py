@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from dbt_artifacts_parser.parser import parse_manifest, parse_run_results
 from pydantic import ValidationError
 
 COUNT_KEYS = ("rows_affected", "rows_inserted", "rows_updated", "rows_deleted", "rows_total")
@@ -246,6 +245,10 @@ def _node_metadata(manifest: Any) -> dict[str, dict[str, Any]]:
 
 def parse_invocation(run_results_path: Path, manifest_path: Path) -> InvocationRecord:
     """The invocation and each of its node results; ArtifactError names the file at fault."""
+    # Imported here: its models of every schema version take ~0.9 s to import, and the Dagster
+    # definitions import this module, so loading them would pay it for nothing.
+    from dbt_artifacts_parser.parser import parse_manifest, parse_run_results
+
     run_results = _parse(run_results_path, "run-results", parse_run_results)
     manifest = _parse(manifest_path, "manifest", parse_manifest)
     metadata = _node_metadata(manifest)
