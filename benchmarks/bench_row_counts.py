@@ -20,6 +20,9 @@ Setup: one landing of --days days is generated and fully built once (the base wa
    dagster-dbt with `.stream().fetch_row_counts()` (no plugins), and as Strata does (plugins, counts
    from dbt's events). Wall time of each, and per model the delay from dbt finishing the model
    (run_results' execute end) to its materialization with a row count in the event log.
+4. The counts' own work. One more one-day build, dbt in process, with timers around the plugin's
+   statement parsing and the row ledger's statements: what wall clock (which moves by a few
+   percent between identical runs) cannot resolve. `STRATA_THREADS=1` measures it without overlap.
 """
 
 import argparse
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -109,6 +113,67 @@ def counts_on_off(args, base: Path, landing: Path, workdir: Path, stock: Path, l
             env = {**os.environ, "STRATA_HOME": str(home)}
             times[label].append(run(dbt_command(profiles, home, "build", "--vars", json.dumps(dbt_vars)), env, log))
     return {label: statistics.median(values) for label, values in times.items()}, times
+
+
+def plugin_thread_time(base: Path, landing: Path, workdir: Path, last_day: dt.date) -> dict[str, float]:
+    """The row-count plugin's own work in one one-day build (dbt in process, timers around it).
+
+    Wall-clock medians move by a few percent between identical runs, more than the counts can
+    cost; the seconds spent parsing statements apart is the plugin's whole added work, measured
+    exactly, against the thread time of all statements."""
+    import threading
+
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+
+    import orchestration.dbt_row_counts as row_counts
+
+    spent = {"parse_calls": 0, "parse_s": 0.0, "execute_calls": 0, "execute_s": 0.0, "ledger_calls": 0, "ledger_s": 0.0}
+    lock = threading.Lock()
+
+    def timed(name_of: Callable[..., str], function):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                with lock:
+                    name = name_of(*args, **kwargs)
+                    spent[f"{name}_calls"] += 1
+                    spent[f"{name}_s"] += time.perf_counter() - started
+
+        return wrapper
+
+    def execute_kind(_manager, sql: str, *args, **kwargs) -> str:
+        # The row ledger's statements (macros/row_totals.sql) are the rest of the counts' cost.
+        return "ledger" if "row_totals" in sql else "execute"
+
+    row_counts.parse_statements = timed(lambda *args: "parse", row_counts.parse_statements)
+    install = row_counts.install
+    timed_execute = timed(execute_kind, row_counts.execute_counting_rows)
+
+    def install_timed() -> None:
+        # Plugin.initialize calls the module's install(); it may run once per adapter environment.
+        install()
+        DuckDBConnectionManager.execute = timed_execute
+
+    row_counts.install = install_timed
+    home = home_from(base, landing, workdir / "plugin_time")
+    os.environ["STRATA_HOME"] = str(home)
+    window = {"window_start": last_day.isoformat(), "window_end": (last_day + dt.timedelta(days=1)).isoformat()}
+    arguments = ["build", "--vars", json.dumps(window), "--profiles-dir", str(PROJECT_DIR)]
+    arguments += ["--target-path", str(home / "target"), "--quiet"]
+    cwd = os.getcwd()
+    os.chdir(PROJECT_DIR)
+    try:
+        if not dbtRunner().invoke(arguments).success:
+            sys.exit("the in-process one-day build failed")
+    finally:
+        os.chdir(cwd)
+        row_counts.install = install
+    results = json.loads((home / "target" / "run_results.json").read_text())["results"]
+    spent["node_s"] = sum(result["execution_time"] for result in results)
+    return spent
 
 
 def merge_sql(table: str, keys: list[str], date_column: str, since: str, columns: list[str]) -> list[str]:
@@ -205,7 +270,7 @@ def dagster_build(home: Path, profiles: Path, stock: bool) -> tuple[float, list[
     with open(os.devnull, "w") as devnull:
         import contextlib
 
-        with contextlib.redirect_stdout(devnull):
+        with contextlib.redirect_stdout(devnull), contextlib.redirect_stderr(devnull):
             result = materialize([whole_build], resources={"dbt": resource}, instance=instance, raise_on_error=False)
     wall = time.perf_counter() - started
     finished = {}
@@ -260,6 +325,9 @@ def main() -> None:
     print(f"split: {json.dumps(split, default=str)}", flush=True)
     stock_wall, stock_delays, stock_models = dagster_build(home_from(None, landing, workdir / "stock"), stock, True)
     ours_wall, ours_delays, ours_models = dagster_build(home_from(None, landing, workdir / "ours"), PROJECT_DIR, False)
+    # Last: dbt in process configures Python's logging, which would then echo Dagster's run logs.
+    plugin_time = plugin_thread_time(base, landing, workdir, last_day)
+    print(f"plugin time: {json.dumps(plugin_time)}", flush=True)
 
     without = medians["without"]
     print("\n### Counts on and off (one-day incremental `dbt build`, median of", args.repeats, "rotated runs)")
@@ -267,6 +335,15 @@ def main() -> None:
     for label, median in medians.items():
         runs = ", ".join(f"{value:.2f}" for value in all_times[label])
         print(f"| {label} | {median:.2f} | {runs} | {100 * (median / without - 1):+.1f}% |")
+    paired = [ours - stock for ours, stock in zip(all_times["with counts"], all_times["without"], strict=True)]
+    print(f"median of the paired differences (with counts - without, same round): {statistics.median(paired):+.2f} s")
+    print(
+        f"plugin's own work: {plugin_time['parse_calls']} statements parsed in {plugin_time['parse_s']:.3f} s "
+        f"({100 * plugin_time['parse_s'] / plugin_time['node_s']:.2f}% of "
+        f"{plugin_time['node_s']:.1f} dbt node seconds); "
+        f"row ledger: {plugin_time['ledger_calls']} statements in {plugin_time['ledger_s']:.3f} s; "
+        f"other statements: {plugin_time['execute_calls']} in {plugin_time['execute_s']:.1f} s"
+    )
     print(f"\n### Split against one MERGE (median of {args.repeats}; lookback window re-merged, last day new)")
     print("| table | rows | source rows | MERGE s | INSERT+UPDATE s | split / MERGE | rows written (merge / split) |")
     print("|---|---|---|---|---|---|---|")
