@@ -90,8 +90,10 @@ def direct_dbt(home: Path, partial_parse: Path, log: Path) -> tuple[float, float
     return timed([str(BIN / "dbt"), "build"], env, PROJECT_DIR, log)
 
 
-def through_dagster(home: Path, log: Path) -> tuple[float, float]:
+def through_dagster(home: Path, log: Path, event_batch_size: str | None = None) -> tuple[float, float]:
     env = {**os.environ, "STRATA_HOME": str(home)}
+    if event_batch_size is not None:
+        env["DAGSTER_EVENT_BATCH_SIZE"] = event_batch_size
     return timed([str(BIN / "strata"), "build"], env, PROJECT_DIR, log)
 
 
@@ -118,6 +120,11 @@ def main() -> None:
     parser.add_argument("--orders-per-day", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument(
+        "--unbatched",
+        action="store_true",
+        help="also run strata build with Dagster's event-by-event storage (DAGSTER_EVENT_BATCH_SIZE=0)",
+    )
     args = parser.parse_args()
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="strata-bench-dagster-"))
@@ -146,13 +153,17 @@ def main() -> None:
     landing = source / "landing"
     partial_parse = prepared_partial_parse()
 
-    results: dict[str, list[tuple[float, float]]] = {"direct": [], "dagster": [], "load": []}
+    sides = ["direct", "dagster", *(["unbatched"] if args.unbatched else [])]
+    results: dict[str, list[tuple[float, float]]] = {side: [] for side in [*sides, "load"]}
     for round_number in range(1, args.repeats + 1):
-        # Alternate the order so that neither side always runs on a warmer page cache.
-        order = ("direct", "dagster") if round_number % 2 else ("dagster", "direct")
-        for side in order:
+        # Rotate the order so that no side always runs on a warmer page cache.
+        shift = (round_number - 1) % len(sides)
+        for side in sides[shift:] + sides[:shift]:
             home = fresh_home(workdir, landing, side)
-            result = direct_dbt(home, partial_parse, log) if side == "direct" else through_dagster(home, log)
+            if side == "direct":
+                result = direct_dbt(home, partial_parse, log)
+            else:
+                result = through_dagster(home, log, "0" if side == "unbatched" else None)
             results[side].append(result)
             print(f"round {round_number} {side:8} {result[0]:7.1f} s wall {result[1]:7.1f} s CPU", flush=True)
         inner, outer = definitions_load(workdir / "dagster")
@@ -183,6 +194,10 @@ def main() -> None:
     dagster_cpu = statistics.median(cpu for _, cpu in results["dagster"])
     print(f"| `dbt build` directly | {direct:.1f} s | {direct_cpu:.1f} |")
     print(f"| `strata build` (Dagster, in process) | {dagster:.1f} s | {dagster_cpu:.1f} |")
+    if args.unbatched:
+        unbatched = statistics.median(wall for wall, _ in results["unbatched"])
+        unbatched_cpu = statistics.median(cpu for _, cpu in results["unbatched"])
+        print(f"| `strata build`, events stored one at a time | {unbatched:.1f} s | {unbatched_cpu:.1f} |")
     verdict = "met" if ratio <= RATIO_TARGET else "**not met**"
     print(f"| ratio | {ratio:.3f} | target {RATIO_TARGET}: {verdict} |")
     verdict = "met" if load < LOAD_TARGET_SECONDS else "**not met**"

@@ -8,6 +8,7 @@ from pathlib import Path
 from dagster import DagsterInstance
 
 from orchestration.settings import PROJECT_DIR, strata_home
+from orchestration.sqlite_event_batches import EVENT_BATCH_SIZE, batch_sqlite_event_writes
 
 INSTANCE_CONFIG = PROJECT_DIR / "dagster.yaml"
 
@@ -15,12 +16,24 @@ INSTANCE_CONFIG = PROJECT_DIR / "dagster.yaml"
 # event per asset and partition before it starts (20,000 for a year of jafgen data, each a SQLite
 # commit). With this set Dagster logs one event per asset carrying the partition subset. The price,
 # as Dagster documents it: when such a run fails, its partitions show as missing rather than failed.
-DAGSTER_ENVIRONMENT = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
+# DAGSTER_EVENT_BATCH_SIZE hands each asset output's per-partition events to the storage as one
+# batch, which the local SQLite storage then writes in one transaction (sqlite_event_batches.py).
+DAGSTER_ENVIRONMENT = {
+    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
+    "DAGSTER_EVENT_BATCH_SIZE": EVENT_BATCH_SIZE,
+}
 
 
 def apply_dagster_environment() -> None:
     for name, value in DAGSTER_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
+
+
+def tune_local_storage() -> None:
+    """What every Strata process that may write Dagster events installs first."""
+    apply_dagster_environment()
+    relax_sqlite_durability()
+    batch_sqlite_event_writes()
 
 
 def relax_sqlite_durability() -> None:
@@ -57,8 +70,7 @@ def dagster_home(home: Path | None = None) -> Path:
 def instance_for(home: Path | None = None) -> DagsterInstance:
     """The home's instance. Two processes opening a fresh home at once both ran Dagster's SQLite
     migrations and one failed on alembic's version table, so storage is created under a lock."""
-    apply_dagster_environment()
-    relax_sqlite_durability()
+    tune_local_storage()
     directory = dagster_home(home)
     with (directory / "instance.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dagster import Definitions
 
 from orchestration.automation import build_daily_schedule, build_jobs, build_landing_sensor
-from orchestration.dagster_home import relax_sqlite_durability
+from orchestration.dagster_home import tune_local_storage
 from orchestration.dbt_assets import BuildProgress, build_dbt_assets
 from orchestration.landing_assets import LandingGenerator, build_landing_assets
 from orchestration.manifest import load_manifest, strata_dbt_resource
@@ -21,7 +21,7 @@ from orchestration.retention import build_retention_job
 
 def build_definitions(progress: BuildProgress | None = None) -> Definitions:
     # Runs launched from the UI execute in processes that load this module: same storage tuning.
-    relax_sqlite_durability()
+    tune_local_storage()
     partitions_def = daily_partitions()
     landing_assets = build_landing_assets(partitions_def)
     manifest = load_manifest()

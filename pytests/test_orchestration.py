@@ -407,6 +407,69 @@ def test_processes_opening_a_fresh_home_together_all_get_its_instance(tmp_path):
     assert [process.returncode for process in processes] == [0, 0, 0, 0], "\n".join(errors)[-3000:]
 
 
+def test_a_range_run_stores_the_same_asset_events_in_batches_as_one_at_a_time(tmp_path, monkeypatch):
+    """The batched SQLite write (orchestration/sqlite_event_batches.py) against Dagster's own
+    event-by-event path, on the same range run: every partition's materialization is stored and
+    found the same way (materialized partitions, records, their metadata)."""
+    import dagster as dg
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from orchestration.dagster_home import instance_for, tune_local_storage
+
+    days = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-10")
+    keys = [dg.AssetKey(["modeled", f"table_{n}"]) for n in range(3)]
+
+    @dg.multi_asset(specs=[dg.AssetSpec(key, partitions_def=days) for key in keys], partitions_def=days)
+    def tables():
+        for n, key in enumerate(keys):
+            yield dg.MaterializeResult(asset_key=key, metadata={"dagster/row_count": 100 + n})
+
+    tune_local_storage()
+    batch_sizes: list[int] = []
+    store_event_batch = SqliteEventLogStorage.store_event_batch
+    connect = SqliteEventLogStorage._connect
+    connections: dict[str | None, int] = {}
+    counting_for: list[str | None] = [None]
+
+    def counting_batches(storage, events):
+        batch_sizes.append(len(events))
+        return store_event_batch(storage, events)
+
+    def counting_connections(storage, shard):
+        connections[counting_for[0]] = connections.get(counting_for[0], 0) + 1
+        return connect(storage, shard)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "store_event_batch", counting_batches)
+    monkeypatch.setattr(SqliteEventLogStorage, "_connect", counting_connections)
+    stored = {}
+    for batch_size in ("0", "1000"):
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
+        instance = instance_for(tmp_path / f"batch_{batch_size}")
+        tags = {"dagster/asset_partition_range_start": "2024-01-02", "dagster/asset_partition_range_end": "2024-01-06"}
+        counting_for[0] = batch_size
+        assert dg.materialize([tables], instance=instance, tags=tags).success
+        counting_for[0] = None
+        stored[batch_size] = {
+            key.to_user_string(): (
+                sorted(instance.get_materialized_partitions(key)),
+                sorted(
+                    (record.partition_key, record.asset_materialization.metadata["dagster/row_count"].value)
+                    for record in instance.fetch_materializations(key, limit=100).records
+                ),
+                instance.get_latest_materialization_event(key).asset_materialization.partition,
+            )
+            for key in keys
+        }
+    assert batch_sizes.count(5) == len(keys), batch_sizes  # one batch of five partitions per asset
+    assert stored["1000"] == stored["0"]
+    # Two connections per batch of asset events instead of two per event (the run's other events
+    # are stored one at a time either way).
+    assert connections["1000"] < connections["0"] / 2, connections
+    partitions = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-06"]
+    assert stored["1000"]["modeled/table_2"][0] == partitions
+    assert stored["1000"]["modeled/table_2"][1] == [(partition, 102) for partition in partitions]
+
+
 # ---------------------------------------------------------------------------------------------
 # Housekeeping
 # ---------------------------------------------------------------------------------------------
