@@ -18,6 +18,8 @@ INSTANCE_CONFIG = PROJECT_DIR / "dagster.yaml"
 # as Dagster documents it: when such a run fails, its partitions show as missing rather than failed.
 # DAGSTER_EVENT_BATCH_SIZE hands each asset output's per-partition events to the storage as one
 # batch, which the local SQLite storage then writes in one transaction (sqlite_event_batches.py).
+# Both are set for the local instance only (instance_for, `strata ui`), never by the definitions,
+# which production's run pods load too.
 DAGSTER_ENVIRONMENT = {
     "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
     "DAGSTER_EVENT_BATCH_SIZE": EVENT_BATCH_SIZE,
@@ -30,8 +32,8 @@ def apply_dagster_environment() -> None:
 
 
 def tune_local_storage() -> None:
-    """What every Strata process that may write Dagster events installs first."""
-    apply_dagster_environment()
+    """SQLite storage settings for any process that may write Dagster events; they touch only
+    Dagster's SQLite classes, so a Postgres instance is unaffected."""
     relax_sqlite_durability()
     batch_sqlite_event_writes()
 
@@ -70,6 +72,7 @@ def dagster_home(home: Path | None = None) -> Path:
 def instance_for(home: Path | None = None) -> DagsterInstance:
     """The home's instance. Two processes opening a fresh home at once both ran Dagster's SQLite
     migrations and one failed on alembic's version table, so storage is created under a lock."""
+    apply_dagster_environment()
     tune_local_storage()
     directory = dagster_home(home)
     with (directory / "instance.lock").open("a") as handle:

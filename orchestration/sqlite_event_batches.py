@@ -11,7 +11,9 @@ database, through the same statements and helper methods the storage's own `stor
 so the rows stored are the same. Any other batch (run status, asset checks: rare and small)
 keeps Dagster's event-by-event path.
 
-Production's Postgres storage is untouched: it pools its connections.
+Only the local SQLite instance sets DAGSTER_EVENT_BATCH_SIZE (orchestration/dagster_home.py; `strata ui`
+passes it on to its runs). Production's Postgres storage pools its connections and has its own
+batch write, which Strata leaves off: nothing here changes how it stores events.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dagster import EventLogEntry
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import ASSET_EVENTS, SqliteEventLogStorage
 
 # Dagster's default: batching off. Any size at least the partitions of the longest range run keeps
@@ -35,15 +38,22 @@ def store_asset_event_batch(storage: SqliteEventLogStorage, events: Sequence[Eve
         for event in events:
             storage.store_event(event)
         return
+    inserts = [storage.prepare_insert_event(event) for event in events]
     with storage.run_connection(events[0].run_id) as connection:
-        for event in events:
-            connection.execute(storage.prepare_insert_event(event))
-    # The cross-run index mirrors each asset event, as SqliteEventLogStorage.store_event does.
-    with storage.index_transaction() as connection:
-        for event in events:
-            event_id = connection.execute(storage.prepare_insert_event(event)).inserted_primary_key[0]
-            storage._store_asset_event_tags(connection, [event], [event_id])
-            storage._store_asset_event(connection, event, event_id)
+        run_ids = [connection.execute(insert).inserted_primary_key[0] for insert in inserts]
+    try:
+        # The cross-run index mirrors each asset event, as SqliteEventLogStorage.store_event does.
+        with storage.index_transaction() as connection:
+            for event, insert in zip(events, inserts, strict=True):
+                event_id = connection.execute(insert).inserted_primary_key[0]
+                storage._store_asset_event_tags(connection, [event], [event_id])
+                storage._store_asset_event(connection, event, event_id)
+    except Exception:
+        # Dagster answers a failed batch by storing its events again one at a time: the run's
+        # database must not keep this attempt's rows, or every event would be there twice.
+        with storage.run_connection(events[0].run_id) as connection:
+            connection.execute(SqlEventLogStorageTable.delete().where(SqlEventLogStorageTable.c.id.in_(run_ids)))
+        raise
 
 
 def batch_sqlite_event_writes() -> None:

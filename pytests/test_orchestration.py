@@ -407,14 +407,15 @@ def test_processes_opening_a_fresh_home_together_all_get_its_instance(tmp_path):
     assert [process.returncode for process in processes] == [0, 0, 0, 0], "\n".join(errors)[-3000:]
 
 
-def test_a_range_run_stores_the_same_asset_events_in_batches_as_one_at_a_time(tmp_path, monkeypatch):
-    """The batched SQLite write (orchestration/sqlite_event_batches.py) against Dagster's own
-    event-by-event path, on the same range run: every partition's materialization is stored and
-    found the same way (materialized partitions, records, their metadata)."""
-    import dagster as dg
-    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+RANGE_PARTITIONS = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-06"]
 
-    from orchestration.dagster_home import instance_for, tune_local_storage
+
+def range_run_of_three_tables(home: Path):
+    """One run materializing three daily-partitioned assets over RANGE_PARTITIONS, on the home's
+    instance; (instance, run id, asset keys)."""
+    import dagster as dg
+
+    from orchestration.dagster_home import instance_for
 
     days = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-10")
     keys = [dg.AssetKey(["modeled", f"table_{n}"]) for n in range(3)]
@@ -424,19 +425,67 @@ def test_a_range_run_stores_the_same_asset_events_in_batches_as_one_at_a_time(tm
         for n, key in enumerate(keys):
             yield dg.MaterializeResult(asset_key=key, metadata={"dagster/row_count": 100 + n})
 
+    instance = instance_for(home)
+    tags = {"dagster/asset_partition_range_start": RANGE_PARTITIONS[0]}
+    tags["dagster/asset_partition_range_end"] = RANGE_PARTITIONS[-1]
+    result = dg.materialize([tables], instance=instance, tags=tags)
+    assert result.success
+    return instance, result.run_id, keys
+
+
+def stored_asset_events(instance: DagsterInstance, run_id: str, keys) -> dict:
+    """What the storage answers about a run's asset events, in a form two runs can be compared by."""
+    from collections import Counter
+
+    from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+    materialization = DagsterEventType.ASSET_MATERIALIZATION
+    answers: dict = {
+        "run's events by type": Counter(
+            record.event_log_entry.dagster_event_type
+            for record in instance.get_records_for_run(run_id, limit=10_000).records
+            if record.event_log_entry.is_dagster_event
+        )
+    }
+    for key in keys:
+        answers[key.to_user_string()] = (
+            sorted(instance.get_materialized_partitions(key)),
+            sorted(
+                (record.partition_key, record.asset_materialization.metadata["dagster/row_count"].value)
+                for record in instance.fetch_materializations(key, limit=100).records
+            ),
+            instance.get_latest_materialization_event(key).asset_materialization.partition,
+            sorted(instance.event_log_storage.get_latest_tags_by_partition(key, materialization, [DATA_VERSION_TAG])),
+            instance.get_asset_records([key])[0].asset_entry.last_run_id == run_id,
+        )
+    return answers
+
+
+def test_a_range_run_stores_the_same_asset_events_in_batches_as_one_at_a_time(tmp_path, monkeypatch):
+    """The batched SQLite write (orchestration/sqlite_event_batches.py) against Dagster's own
+    event-by-event path, on the same range run: the run's events, every partition's
+    materialization, their metadata and data-version tags, and the asset records are the same."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from orchestration.dagster_home import tune_local_storage
+
     tune_local_storage()
-    batch_sizes: list[int] = []
     store_event_batch = SqliteEventLogStorage.store_event_batch
     connect = SqliteEventLogStorage._connect
-    connections: dict[str | None, int] = {}
-    counting_for: list[str | None] = [None]
+    batch_sizes: list[int] = []
+    connections_in_batches = [0]
+    in_batch = [False]
 
     def counting_batches(storage, events):
         batch_sizes.append(len(events))
-        return store_event_batch(storage, events)
+        in_batch[0] = True
+        try:
+            return store_event_batch(storage, events)
+        finally:
+            in_batch[0] = False
 
     def counting_connections(storage, shard):
-        connections[counting_for[0]] = connections.get(counting_for[0], 0) + 1
+        connections_in_batches[0] += in_batch[0]
         return connect(storage, shard)
 
     monkeypatch.setattr(SqliteEventLogStorage, "store_event_batch", counting_batches)
@@ -444,30 +493,46 @@ def test_a_range_run_stores_the_same_asset_events_in_batches_as_one_at_a_time(tm
     stored = {}
     for batch_size in ("0", "1000"):
         monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
-        instance = instance_for(tmp_path / f"batch_{batch_size}")
-        tags = {"dagster/asset_partition_range_start": "2024-01-02", "dagster/asset_partition_range_end": "2024-01-06"}
-        counting_for[0] = batch_size
-        assert dg.materialize([tables], instance=instance, tags=tags).success
-        counting_for[0] = None
-        stored[batch_size] = {
-            key.to_user_string(): (
-                sorted(instance.get_materialized_partitions(key)),
-                sorted(
-                    (record.partition_key, record.asset_materialization.metadata["dagster/row_count"].value)
-                    for record in instance.fetch_materializations(key, limit=100).records
-                ),
-                instance.get_latest_materialization_event(key).asset_materialization.partition,
-            )
-            for key in keys
-        }
-    assert batch_sizes.count(5) == len(keys), batch_sizes  # one batch of five partitions per asset
+        instance, run_id, keys = range_run_of_three_tables(tmp_path / f"batch_{batch_size}")
+        stored[batch_size] = stored_asset_events(instance, run_id, keys)
+    assert batch_sizes.count(len(RANGE_PARTITIONS)) == len(keys), batch_sizes  # one batch per asset
     assert stored["1000"] == stored["0"]
-    # Two connections per batch of asset events instead of two per event (the run's other events
-    # are stored one at a time either way).
-    assert connections["1000"] < connections["0"] / 2, connections
-    partitions = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-06"]
-    assert stored["1000"]["modeled/table_2"][0] == partitions
-    assert stored["1000"]["modeled/table_2"][1] == [(partition, 102) for partition in partitions]
+    # Dagster's own batch write opens two connections per event; this one two per batch.
+    assert connections_in_batches[0] == 2 * len(batch_sizes), (connections_in_batches, batch_sizes)
+    table = stored["1000"]["modeled/table_2"]
+    assert table[0] == RANGE_PARTITIONS
+    assert table[1] == [(partition, 102) for partition in RANGE_PARTITIONS]
+    assert table[3] == RANGE_PARTITIONS  # every partition's materialization has its data version tag
+    assert stored["1000"]["run's events by type"][DagsterEventType.ASSET_MATERIALIZATION] == 15
+
+
+def test_a_batch_that_fails_halfway_leaves_no_event_twice(tmp_path, monkeypatch):
+    """Dagster stores a failed batch again one event at a time; the rows the batch had already
+    written to the run's database are taken back first."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from orchestration.dagster_home import tune_local_storage
+
+    tune_local_storage()
+    store_asset_event = SqliteEventLogStorage._store_asset_event
+    failures = [0]
+
+    def failing_once(storage, connection, event, event_id):
+        if event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION and not failures[0]:
+            failures[0] += 1
+            raise RuntimeError("database is locked")
+        return store_asset_event(storage, connection, event, event_id)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "_store_asset_event", failing_once)
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    instance, run_id, keys = range_run_of_three_tables(tmp_path)
+    stored = stored_asset_events(instance, run_id, keys)
+
+    assert failures[0] == 1
+    assert stored["run's events by type"][DagsterEventType.ASSET_MATERIALIZATION] == 15
+    for key in keys:
+        assert stored[key.to_user_string()][0] == RANGE_PARTITIONS
+        assert len(stored[key.to_user_string()][1]) == len(RANGE_PARTITIONS)
 
 
 # ---------------------------------------------------------------------------------------------
