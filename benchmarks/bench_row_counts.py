@@ -92,8 +92,12 @@ def home_from(base: Path | None, landing: Path, path: Path) -> Path:
     return path
 
 
+def one_day_window(day: dt.date) -> dict[str, str]:
+    return {"window_start": day.isoformat(), "window_end": (day + dt.timedelta(days=1)).isoformat()}
+
+
 def counts_on_off(args, base: Path, landing: Path, workdir: Path, stock: Path, last_day: dt.date, log: Path):
-    window = {"window_start": last_day.isoformat(), "window_end": (last_day + dt.timedelta(days=1)).isoformat()}
+    window = one_day_window(last_day)
     # (profiles, vars) per variant. "without" is stock dbt-duckdb: no plugins and no ledger
     # statements; "statement counts only" keeps the plugins and drops the ledger, which tells the
     # two parts of the cost apart.
@@ -162,8 +166,7 @@ def plugin_thread_time(base: Path, landing: Path, workdir: Path, last_day: dt.da
     row_counts.install = install_timed
     home = home_from(base, landing, workdir / "plugin_time")
     os.environ["STRATA_HOME"] = str(home)
-    window = {"window_start": last_day.isoformat(), "window_end": (last_day + dt.timedelta(days=1)).isoformat()}
-    arguments = ["build", "--vars", json.dumps(window), "--profiles-dir", str(PROJECT_DIR)]
+    arguments = ["build", "--vars", json.dumps(one_day_window(last_day)), "--profiles-dir", str(PROJECT_DIR)]
     arguments += ["--target-path", str(home / "target"), "--quiet"]
     cwd = os.getcwd()
     os.chdir(PROJECT_DIR)

@@ -128,7 +128,7 @@ def execute_counting_rows(
         auto_begin = False
     sql = self._add_query_comment(sql)
     # Most calls are one statement that writes nothing (tests, catalog queries): parsing them
-    # only to learn their type cost 0.9 s of thread time per one-day build (BENCHMARKS.md). A
+    # only to learn their type cost 0.7-0.8 s of thread time per one-day build (BENCHMARKS.md). A
     # single statement is typed after it ran, and only when it reports a count.
     statements = (may_hold_several_statements(sql) and parse_statements(self, sql)) or [(sql, None)]
     counts = StatementCounts()
