@@ -11,10 +11,13 @@ Setup: one landing of --days days is generated once. Each round, side by side:
 - direct: `dbt build` from the repository root on a fresh copy of the landing (no warehouse), with
   dbt's partial-parse file from the prepared manifest in its target directory (what a developer's
   checkout has after the first parse);
-- dagster: `strata build` on another fresh copy: landing assets, the static lookups step and one
-  `dbt build` of the window, all in one Dagster run in process, recorded in the home's instance.
-  Its dbt steps start from the same partial-parse file (dagster-dbt copies it from the prepared
-  manifest's directory).
+- dagster: `strata build` on another fresh copy: the landing assets, then one `dbt build` of every
+  dbt asset (the window's and the seed-only lookups'), in one Dagster run in process, recorded in
+  the home's instance.
+
+Both dbt invocations parse the project in full: the direct one because the profile's
+STRATA_HOME differs from the one the partial-parse file was written under, the Dagster one
+because its target directory in the new home has none.
 
 Both are timed as whole commands (wall clock, including Python start-up). Definitions load: a
 fresh interpreter importing orchestration.definitions, timed inside it (so interpreter start-up

@@ -25,6 +25,7 @@ from dagster import (
     sensor,
 )
 
+from orchestration.dbt_assets import partitioned_keys, static_keys
 from orchestration.landing import MANIFEST_NAME, iter_batches
 from orchestration.settings import landing_dir
 
@@ -33,16 +34,16 @@ DAILY_JOB = "strata_daily"
 REFERENCE_JOB = "strata_reference"
 
 
-def build_jobs(landing_assets: AssetsDefinition, dbt_window: AssetsDefinition, dbt_static: AssetsDefinition):
+def build_jobs(landing_assets: AssetsDefinition, dbt_layers: AssetsDefinition):
     daily = define_asset_job(
         DAILY_JOB,
-        selection=AssetSelection.assets(landing_assets, dbt_window),
+        selection=AssetSelection.assets(landing_assets) | AssetSelection.assets(*partitioned_keys(dbt_layers)),
         description="Land and build one day (or a range of days, as one dbt invocation) through all layers.",
         tags={WRITES_WAREHOUSE_TAG: "true"},
     )
     reference = define_asset_job(
         REFERENCE_JOB,
-        selection=AssetSelection.assets(dbt_static),
+        selection=AssetSelection.assets(*static_keys(dbt_layers)),
         description="Rebuild the seeds and the lookups made from them (after a seed or lookup change).",
         tags={WRITES_WAREHOUSE_TAG: "true"},
     )

@@ -18,7 +18,7 @@ from dagster_dbt import build_dbt_asset_selection
 from orchestration.automation import WRITES_WAREHOUSE_TAG
 from orchestration.build import FULL_WINDOW_TAG
 from orchestration.dagster_home import instance_for
-from orchestration.dbt_assets import BuildProgress, target_dir
+from orchestration.dbt_assets import BuildProgress, partitioned_keys, static_keys, target_dir
 from orchestration.dbt_invoke import Window
 from orchestration.definitions import build_definitions
 from orchestration.partitions import PartitionError, daily_partitions, parse_partition_date, partition_range_for
@@ -42,16 +42,16 @@ class RunOutcome:
     target_dirs: list[Path] = field(default_factory=list)
 
 
-def static_assets_need_building(instance: DagsterInstance, home: Path, assets_def, full_refresh: bool) -> bool:
+def static_assets_need_building(instance: DagsterInstance, home: Path, dbt_layers, full_refresh: bool) -> bool:
     """The seed-only lookups change only with the code: rebuild them when the warehouse is new, one
     was never built in this instance, or its code version (dbt's checksum of the file) changed."""
     if full_refresh or not warehouse_path(home).exists():
         return True
-    for key in assets_def.keys:
+    for key in static_keys(dbt_layers):
         event = instance.get_latest_materialization_event(key)
         if event is None or event.asset_materialization is None:
             return True
-        if event.asset_materialization.tags.get(CODE_VERSION_TAG) != assets_def.code_versions_by_key.get(key):
+        if event.asset_materialization.tags.get(CODE_VERSION_TAG) != dbt_layers.code_versions_by_key.get(key):
             return True
     return False
 
@@ -108,7 +108,7 @@ def materialize_window(
 ) -> RunOutcome:
     """Materialize the window's assets; dbt's log lines go to dbt_output (default: discarded)."""
     defs = build_definitions(BuildProgress(echo))
-    landing_assets, dbt_static, dbt_window = defs.assets
+    landing_assets, dbt_layers = defs.assets
     assets = [*defs.assets, *defs.asset_checks]
     instance = instance_for(home)
     partitions_def = daily_partitions(home)
@@ -126,20 +126,16 @@ def materialize_window(
         # Only the selected models and their own checks: dagster-dbt's selection would also pick
         # the checks of unselected models whose tests touch a selected one (dbt's eager indirect
         # selection), such as the raw-to-conformed reconciliation for `--select raw`.
-        models = build_dbt_asset_selection([dbt_static], dbt_select=select) | build_dbt_asset_selection(
-            [dbt_window], dbt_select=select
-        )
+        models = build_dbt_asset_selection([dbt_layers], dbt_select=select)
         selection = AssetSelection.assets(*models.resolve(defs.resolve_asset_graph()))
     else:
-        selection = AssetSelection.assets(landing_assets, dbt_window)
-        if static_assets_need_building(instance, home, dbt_static, full_refresh):
-            selection = selection | AssetSelection.assets(dbt_static)
+        selection = AssetSelection.assets(landing_assets) | AssetSelection.assets(*partitioned_keys(dbt_layers))
+        if static_assets_need_building(instance, home, dbt_layers, full_refresh):
+            # Built in the same dbt invocation as the window's nodes.
+            selection = selection | AssetSelection.assets(*static_keys(dbt_layers))
     selected_keys: set[AssetKey] = set(selection.resolve(defs.resolve_asset_graph()))
-    ops = {
-        name: {"config": {"full_refresh": full_refresh}}
-        for name, assets_def in (("dbt_static", dbt_static), ("dbt_window", dbt_window))
-        if selected_keys & set(assets_def.keys)
-    }
+    selected_dbt_keys = selected_keys & set(dbt_layers.keys)
+    ops = {dbt_layers.op.name: {"config": {"full_refresh": full_refresh}}} if selected_dbt_keys else {}
     fail_runs_of_dead_processes(instance)
     tags = {
         PROCESS_TAG: f"{socket.gethostname()}:{os.getpid()}",
@@ -161,11 +157,9 @@ def materialize_window(
             raise_on_error=False,
         )
     errors = [step_failure_message(event) for event in result.all_events if event.is_step_failure]
-    target_dirs = [
-        target_dir(home, window if name == "dbt_window" else None)
-        for name in ("dbt_static", "dbt_window")
-        if name in ops
-    ]
+    # The same rule as the step's own choice of window (dbt_assets.window_of_run).
+    windowed = bool(selected_dbt_keys & set(partitioned_keys(dbt_layers)))
+    target_dirs = [target_dir(home, window if windowed else None)] if selected_dbt_keys else []
     return RunOutcome(success=result.success, run_id=result.run_id, errors=errors, target_dirs=target_dirs)
 
 

@@ -1,11 +1,14 @@
-"""Every dbt node as a Dagster asset, in two multi-assets that differ only in partitioning.
+"""Every dbt node as a Dagster asset, all in one multi-asset `dbt` whose assets differ in partitioning.
 
-- `dbt_window`: the nodes whose content depends on the window (everything that reads landing
-  data). Daily partitions; a run over partitions [first, last] is one `dbt build` with the vars
+- The nodes whose content depends on the window (everything that reads landing data) are daily
+  partitioned; a run over partitions [first, last] is one `dbt build` with the vars
   window_start=first, window_end=last + 1 day (single-run backfill policy, so a backfill of a
   range is one invocation and dbt orders the days inside it).
-- `dbt_static`: seeds and the lookups built from seeds alone. Unpartitioned, built without window
-  vars; it sits upstream of `dbt_window`, so a run that selects both builds it first.
+- Seeds and the lookups built from seeds alone are unpartitioned (the translator decides). A run
+  of those alone builds them without window vars; a run that selects them with partitioned nodes
+  (a first build, a full refresh) builds everything in that same `dbt build`: they do not read
+  the vars, and one invocation saves a dbt start-up and a project parse (BENCHMARKS.md,
+  "Orchestration overhead").
 
 dbt tests are asset checks on the model they test (dagster-dbt's default); error-severity checks
 are blocking, and dbt build itself skips everything downstream of a failing test in the same
@@ -23,6 +26,9 @@ from typing import Any
 
 from dagster import (
     AssetCheckEvaluation,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
     AssetCheckResult,
     AssetExecutionContext,
     AssetMaterialization,
@@ -40,6 +46,7 @@ from orchestration.build import FULL_WINDOW_TAG, check_landing
 from orchestration.dbt_invoke import Window
 from orchestration.manifest import strata_dbt_project
 from orchestration.materialization_metadata import node_metadata
+from orchestration.observability.artifacts import import_parser_in_background
 from orchestration.observability.store import record_invocation
 from orchestration.partitions import window_for
 from orchestration.settings import strata_home
@@ -77,15 +84,6 @@ class BuildProgress:
             self.echo(message)
 
 
-def static_node_names(manifest: Mapping[str, Any]) -> list[str]:
-    driven = window_driven_ids(manifest)
-    return sorted(
-        node["name"]
-        for unique_id, node in manifest["nodes"].items()
-        if node["resource_type"] in ("model", "seed", "snapshot") and unique_id not in driven
-    )
-
-
 def window_label(window: Window | None) -> str:
     if window is None:
         return "unpartitioned"
@@ -96,8 +94,9 @@ def window_label(window: Window | None) -> str:
 
 
 def target_dir(home: Path, window: Window | None) -> Path:
-    """dbt's target/ per kind of step: each keeps its own partial-parse cache, and the static step
-    (always the default vars) never invalidates the window step's, nor overwrites its run_results."""
+    """dbt's target/ per kind of invocation: each keeps its own partial-parse cache, and a run of the
+    static lookups alone (always the default vars) never invalidates a windowed run's, nor
+    overwrites its run_results."""
     return home / ("target" if window is not None else "target_static")
 
 
@@ -133,6 +132,7 @@ def run_dbt_build(
         (target_dir(home, window) / "run_results.json").unlink(missing_ok=True)
         started = time.monotonic()
         invocation = dbt.cli(args, context=context, target_path=target_dir(home, window), raise_on_error=False)
+        import_parser_in_background()
         every_batch_loaded = not corrupt and not incomplete
         for event in asset_events_with_row_counts(context, invocation, window, every_batch_loaded):
             yield event
@@ -226,35 +226,40 @@ def run_results_messages(target: Path) -> str:
         return ""
 
 
-def build_dbt_assets(manifest: Mapping[str, Any], partitions_def: PartitionsDefinition) -> list:
-    translator = StrataTranslator(partitions_def, window_driven_ids(manifest))
-    static = " ".join(static_node_names(manifest))
-    project = strata_dbt_project()
-    common: dict[str, Any] = {
-        "manifest": manifest,
-        "project": project,
-        "dagster_dbt_translator": translator,
-        "pool": WAREHOUSE_POOL,
-    }
+def partitioned_keys(assets_def: AssetsDefinition) -> list[AssetKey]:
+    return sorted((key for key, spec in assets_def.specs_by_key.items() if spec.partitions_def is not None), key=str)
 
-    @dbt_assets(name="dbt_window", exclude=static, partitions_def=partitions_def, **common)
-    def dbt_window(
+
+def static_keys(assets_def: AssetsDefinition) -> list[AssetKey]:
+    return sorted((key for key, spec in assets_def.specs_by_key.items() if spec.partitions_def is None), key=str)
+
+
+def window_of_run(context: AssetExecutionContext) -> Window | None:
+    """The window a step builds: None when it selects only unpartitioned (static) assets."""
+    if not any(context.assets_def.specs_by_key[key].partitions_def for key in context.selected_asset_keys):
+        return None
+    # A full build covers every landed batch, whatever partitions it is recorded against.
+    if context.run.tags.get(FULL_WINDOW_TAG):
+        return Window()
+    return window_for(context.partition_key_range)
+
+
+def build_dbt_assets(manifest: Mapping[str, Any], partitions_def: PartitionsDefinition) -> AssetsDefinition:
+    # The translator gives each node its partitions (or none); the policy makes a range one run.
+    @dbt_assets(
+        name="dbt",
+        manifest=manifest,
+        project=strata_dbt_project(),
+        dagster_dbt_translator=StrataTranslator(partitions_def, window_driven_ids(manifest)),
+        pool=WAREHOUSE_POOL,
+        backfill_policy=BackfillPolicy.single_run(),
+    )
+    def dbt_layers(
         context: AssetExecutionContext,
         dbt: DbtCliResource,
         build_progress: ResourceParam[BuildProgress],
         config: DbtBuildConfig,
     ):
-        # A full build covers every landed batch, whatever partitions it is recorded against.
-        window = Window() if context.run.tags.get(FULL_WINDOW_TAG) else window_for(context.partition_key_range)
-        yield from run_dbt_build(context, dbt, build_progress, config, window)
+        yield from run_dbt_build(context, dbt, build_progress, config, window_of_run(context))
 
-    @dbt_assets(name="dbt_static", select=static, **common)
-    def dbt_static(
-        context: AssetExecutionContext,
-        dbt: DbtCliResource,
-        build_progress: ResourceParam[BuildProgress],
-        config: DbtBuildConfig,
-    ):
-        yield from run_dbt_build(context, dbt, build_progress, config, None)
-
-    return [dbt_static, dbt_window]
+    return dbt_layers

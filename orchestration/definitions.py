@@ -25,12 +25,12 @@ def build_definitions(progress: BuildProgress | None = None) -> Definitions:
     partitions_def = daily_partitions()
     landing_assets = build_landing_assets(partitions_def)
     manifest = load_manifest()
-    dbt_static, dbt_window = build_dbt_assets(manifest, partitions_def)
-    regression_checks = build_regression_checks(manifest, [dbt_static, dbt_window])
-    daily_job, reference_job = build_jobs(landing_assets, dbt_window, dbt_static)
+    dbt_layers = build_dbt_assets(manifest, partitions_def)
+    regression_checks = build_regression_checks(manifest, [dbt_layers])
+    daily_job, reference_job = build_jobs(landing_assets, dbt_layers)
     retention_job, retention_schedule = build_retention_job()
     return Definitions(
-        assets=[landing_assets, dbt_static, dbt_window],
+        assets=[landing_assets, dbt_layers],
         asset_checks=[regression_checks],
         jobs=[daily_job, reference_job, retention_job],
         schedules=[build_daily_schedule(daily_job), retention_schedule],

@@ -52,9 +52,22 @@ def prepared_manifest_path() -> Path:
     return project.manifest_path
 
 
+class StrataDbtCliResource(DbtCliResource):
+    """dagster-dbt's resource without the in-process dbt adapter it sets up before every command.
+
+    That adapter (a second load of the profile, project and dbt-duckdb in the orchestrating process,
+    about 1 s before dbt starts) serves only `fetch_row_counts()` and `fetch_column_metadata()`,
+    which query the warehouse after each model. Strata takes row counts from dbt's own events
+    (docs/row-counts.md) and calls neither; without an adapter they would add no metadata.
+    """
+
+    def _initialize_dbt_core_adapter(self, args):
+        return None
+
+
 def strata_dbt_resource() -> DbtCliResource:
     # The dbt next to this Python, so a virtualenv need not be activated (it is not on PATH then).
-    return DbtCliResource(project_dir=strata_dbt_project(), dbt_executable=dbt_executable())
+    return StrataDbtCliResource(project_dir=strata_dbt_project(), dbt_executable=dbt_executable())
 
 
 def parse_project(project: DbtProject) -> None:

@@ -1,15 +1,21 @@
-"""Store a batch of Dagster asset events in one SQLite transaction per database.
+"""Store a batch of Dagster events in one SQLite transaction per database.
 
-A run over a range of daily partitions records one materialization per asset and partition: a
-30-day build of Strata's 49 dbt assets writes 1,470 of them. Dagster hands such events to the
-event log storage as batches (one per asset output, when DAGSTER_EVENT_BATCH_SIZE is set), but
-its SQLite storage stores a batch one event at a time, and every event opens a new engine and
-connection twice (the run's database, then the cross-run index) and commits twice: 9 ms of CPU
-per event, most of it connection set-up and SQL compilation (BENCHMARKS.md, "Orchestration
-overhead"). Here a batch of asset events is written with one connection and one transaction per
-database, through the same statements and helper methods the storage's own `store_event` uses,
-so the rows stored are the same. Any other batch (run status, asset checks: rare and small)
-keeps Dagster's event-by-event path.
+A run over a range of daily partitions records one materialization per asset and partition (a
+30-day build of Strata's 49 dbt assets: 1,470), and before it starts, one "planned" event per
+asset and per asset check (some 360). Dagster hands such events to the event log storage as
+batches (per asset output, and the planned events of a run, when DAGSTER_EVENT_BATCH_SIZE is
+set), but its SQLite storage stores a batch one event at a time: every event opens a new engine
+and connection to the run's database, then to the cross-run index, a check event a third, and
+each commits (BENCHMARKS.md, "Orchestration overhead").
+
+Here a batch runs Dagster's own `store_event` for each of its events, unchanged, while every
+connection it asks for on this thread is the batch's one open connection to that database: one
+transaction per database, committed when the batch ends, rolled back entirely when any event
+fails (Dagster then stores the events again one at a time). Outside batches, connections are
+made as Dagster makes them (same lock, busy timeout and initialization), except that each
+database keeps one engine with a small connection pool instead of a new engine and SQLite
+connection per use: opening the connection and compiling the statements were most of the cost
+of a single event. SQLAlchemy pools SQLite files this way by default; Dagster asks for none.
 
 Only the local SQLite instance sets DAGSTER_EVENT_BATCH_SIZE (orchestration/dagster_home.py; `strata ui`
 passes it on to its runs). Production's Postgres storage pools its connections and has its own
@@ -18,46 +24,119 @@ batch write, which Strata leaves off: nothing here changes how it stores events.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 
 from dagster import EventLogEntry
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import ASSET_EVENTS, SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import QueuePool
 
 # Dagster's default: batching off. Any size at least the partitions of the longest range run keeps
 # each asset output to one batch; the events wait in memory only until the output is complete.
 EVENT_BATCH_SIZE = "1000"
+# Engines kept per storage: the index and the databases of the runs being written. A long-lived
+# process (the webserver, the daemon) sees every run's database; older engines are dropped.
+ENGINES_KEPT = 8
+
+_batch_in_progress = threading.local()
 
 
-def is_asset_event(event: EventLogEntry) -> bool:
-    return event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS
+class BatchConnections:
+    """The open connection of each database a batch has written so far, in one transaction each."""
+
+    def __init__(self, storage: SqliteEventLogStorage, stack: ExitStack):
+        self.storage = storage
+        self.stack = stack
+        self.connections: dict[str, Connection] = {}
+        self.tables: dict[str, bool] = {}
+
+    def connection(self, shard: str) -> Connection:
+        if shard not in self.connections:
+            connection = self.stack.enter_context(engine_for_shard(self.storage, shard).connect())
+            self.stack.enter_context(connection.begin())
+            self.connections[shard] = connection
+        return self.connections[shard]
 
 
-def store_asset_event_batch(storage: SqliteEventLogStorage, events: Sequence[EventLogEntry]) -> None:
-    if len({event.run_id for event in events}) != 1 or not all(is_asset_event(event) for event in events):
-        for event in events:
-            storage.store_event(event)
+def current_batch(storage: SqliteEventLogStorage) -> BatchConnections | None:
+    batch = getattr(_batch_in_progress, "connections", None)
+    return batch if batch is not None and batch.storage is storage else None
+
+
+def engine_for_shard(storage: SqliteEventLogStorage, shard: str) -> Engine:
+    """The shard's engine, created (and its database initialized) on first use. Call under _db_lock."""
+    owner, engines = storage.__dict__.get("_strata_engines", (None, None))
+    if owner != os.getpid():
+        # A forked child must not use its parent's pooled connections (SQLAlchemy's rule for fork):
+        # it starts a pool of its own and leaves the parent's connections alone.
+        engines = OrderedDict()
+        storage.__dict__["_strata_engines"] = (os.getpid(), engines)
+    engine = engines.get(shard)
+    if engine is None:
+        engine = create_engine(
+            storage.conn_string_for_shard(shard),
+            # One connection serves: Dagster holds the storage's lock while it uses one.
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=4,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        )
+        if shard not in storage._initialized_dbs:
+            storage._initdb(engine)
+            storage._initialized_dbs.add(shard)
+        engines[shard] = engine
+        while len(engines) > ENGINES_KEPT:
+            engines.popitem(last=False)[1].dispose()
+    engines.move_to_end(shard)
+    return engine
+
+
+@contextmanager
+def connect(storage: SqliteEventLogStorage, shard: str) -> Iterator[Connection]:
+    """SqliteEventLogStorage._connect: the batch's connection inside a batch on this thread, else a
+    connection of its own in a transaction, as Dagster's (same lock, timeout and initialization)."""
+    batch = current_batch(storage)
+    if batch is not None:
+        yield batch.connection(shard)
         return
-    inserts = [storage.prepare_insert_event(event) for event in events]
-    with storage.run_connection(events[0].run_id) as connection:
-        run_ids = [connection.execute(insert).inserted_primary_key[0] for insert in inserts]
-    try:
-        # The cross-run index mirrors each asset event, as SqliteEventLogStorage.store_event does.
-        with storage.index_transaction() as connection:
-            for event, insert in zip(events, inserts, strict=True):
-                event_id = connection.execute(insert).inserted_primary_key[0]
-                storage._store_asset_event_tags(connection, [event], [event_id])
-                storage._store_asset_event(connection, event, event_id)
-    except Exception:
-        # Dagster answers a failed batch by storing its events again one at a time: the run's
-        # database must not keep this attempt's rows, or every event would be there twice.
-        with storage.run_connection(events[0].run_id) as connection:
-            connection.execute(SqlEventLogStorageTable.delete().where(SqlEventLogStorageTable.c.id.in_(run_ids)))
-        raise
+    with storage._db_lock:
+        with engine_for_shard(storage, shard).connect() as connection, connection.begin():
+            yield connection
+
+
+def has_table(storage: SqliteEventLogStorage, table_name: str) -> bool:
+    """Dagster asks once per stored asset event, through an engine of its own; a batch asks once."""
+    batch = current_batch(storage)
+    if batch is None:
+        return _dagster_has_table(storage, table_name)
+    if table_name not in batch.tables:
+        batch.tables[table_name] = _dagster_has_table(storage, table_name)
+    return batch.tables[table_name]
+
+
+def store_event_batch(storage: SqliteEventLogStorage, events: Sequence[EventLogEntry]) -> None:
+    # The storage's lock is held for the whole batch, as Dagster holds it for each connection.
+    with storage._db_lock, ExitStack() as stack:
+        _batch_in_progress.connections = BatchConnections(storage, stack)
+        try:
+            for event in events:
+                storage.store_event(event)
+        finally:
+            _batch_in_progress.connections = None
+
+
+_dagster_has_table = SqliteEventLogStorage.has_table
 
 
 def batch_sqlite_event_writes() -> None:
-    """Install the batched write on Dagster's SQLite event storage (once per process)."""
+    """Install the batched write and the engine reuse on Dagster's SQLite event storage (once per process)."""
     if not getattr(batch_sqlite_event_writes, "installed", False):
-        SqliteEventLogStorage.store_event_batch = store_asset_event_batch
+        SqliteEventLogStorage._connect = connect
+        SqliteEventLogStorage.has_table = has_table
+        SqliteEventLogStorage.store_event_batch = store_event_batch
         batch_sqlite_event_writes.installed = True

@@ -74,6 +74,26 @@ def test_a_file_changed_in_place_is_caught_by_its_checksum(tmp_path):
     assert "checksum" in problem
 
 
+def test_a_batch_checked_twice_is_read_once_unless_a_file_changed_in_between(tmp_path, monkeypatch):
+    """The landing step and the dbt step of one run both check the window's batches."""
+    import os
+
+    import orchestration.landing as landing
+
+    batch = land(tmp_path)
+    data = batch.path / "customers.csv"
+    reads = []
+    monkeypatch.setattr(landing, "file_stats", lambda path, header: reads.append(path) or file_stats(path, header))
+    assert verify_batch(batch) == [] and verify_batch(batch) == []
+    assert reads == [data]
+    # Same size, same modification time: only the content and the change time differ.
+    status = data.stat()
+    data.write_text(CSV.replace("a", "x"))
+    os.utime(data, ns=(status.st_atime_ns, status.st_mtime_ns))
+    [problem] = verify_batch(batch)
+    assert "checksum" in problem and reads == [data, data]
+
+
 def test_a_batch_without_manifest_is_reported_as_still_landing(tmp_path):
     (tmp_path / "orders" / "2024-03-02").mkdir(parents=True)
     [batch] = iter_batches(tmp_path)

@@ -411,8 +411,8 @@ RANGE_PARTITIONS = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "202
 
 
 def range_run_of_three_tables(home: Path):
-    """One run materializing three daily-partitioned assets over RANGE_PARTITIONS, on the home's
-    instance; (instance, run id, asset keys)."""
+    """One run materializing three daily-partitioned assets, each with an asset check, over
+    RANGE_PARTITIONS, on the home's instance; (instance, run id, asset keys)."""
     import dagster as dg
 
     from orchestration.dagster_home import instance_for
@@ -420,10 +420,18 @@ def range_run_of_three_tables(home: Path):
     days = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-10")
     keys = [dg.AssetKey(["modeled", f"table_{n}"]) for n in range(3)]
 
-    @dg.multi_asset(specs=[dg.AssetSpec(key, partitions_def=days) for key in keys], partitions_def=days)
+    @dg.multi_asset(
+        specs=[dg.AssetSpec(key, partitions_def=days) for key in keys],
+        check_specs=[dg.AssetCheckSpec("rows_positive", asset=key) for key in keys],
+        partitions_def=days,
+    )
     def tables():
         for n, key in enumerate(keys):
-            yield dg.MaterializeResult(asset_key=key, metadata={"dagster/row_count": 100 + n})
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={"dagster/row_count": 100 + n},
+                check_results=[dg.AssetCheckResult(asset_key=key, check_name="rows_positive", passed=n != 1)],
+            )
 
     instance = instance_for(home)
     tags = {"dagster/asset_partition_range_start": RANGE_PARTITIONS[0]}
@@ -434,9 +442,10 @@ def range_run_of_three_tables(home: Path):
 
 
 def stored_asset_events(instance: DagsterInstance, run_id: str, keys) -> dict:
-    """What the storage answers about a run's asset events, in a form two runs can be compared by."""
+    """What the storage answers about a run's asset and check events, in a form two runs can be compared by."""
     from collections import Counter
 
+    from dagster import AssetCheckKey
     from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
     materialization = DagsterEventType.ASSET_MATERIALIZATION
@@ -457,58 +466,75 @@ def stored_asset_events(instance: DagsterInstance, run_id: str, keys) -> dict:
             instance.get_latest_materialization_event(key).asset_materialization.partition,
             sorted(instance.event_log_storage.get_latest_tags_by_partition(key, materialization, [DATA_VERSION_TAG])),
             instance.get_asset_records([key])[0].asset_entry.last_run_id == run_id,
+            sorted(
+                (str(execution.status), execution.partition, execution.run_id == run_id)
+                for execution in instance.event_log_storage.get_asset_check_execution_history(
+                    AssetCheckKey(key, "rows_positive"), limit=100
+                )
+            ),
         )
     return answers
 
 
-def test_a_range_run_stores_the_same_asset_events_in_batches_as_one_at_a_time(tmp_path, monkeypatch):
+def test_a_range_run_stores_the_same_events_in_batches_as_one_at_a_time(tmp_path, monkeypatch):
     """The batched SQLite write (orchestration/sqlite_event_batches.py) against Dagster's own
     event-by-event path, on the same range run: the run's events, every partition's
-    materialization, their metadata and data-version tags, and the asset records are the same."""
+    materialization, their metadata and data-version tags, the asset records and the asset check
+    executions are the same."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
 
     from orchestration.dagster_home import tune_local_storage
 
     tune_local_storage()
     store_event_batch = SqliteEventLogStorage.store_event_batch
-    connect = SqliteEventLogStorage._connect
     batch_sizes: list[int] = []
-    connections_in_batches = [0]
+    commits_by_batch: list[int] = []
     in_batch = [False]
 
     def counting_batches(storage, events):
         batch_sizes.append(len(events))
+        commits_by_batch.append(0)
         in_batch[0] = True
         try:
             return store_event_batch(storage, events)
         finally:
             in_batch[0] = False
 
-    def counting_connections(storage, shard):
-        connections_in_batches[0] += in_batch[0]
-        return connect(storage, shard)
+    def count_commit(_connection) -> None:
+        if in_batch[0]:
+            commits_by_batch[-1] += 1
 
     monkeypatch.setattr(SqliteEventLogStorage, "store_event_batch", counting_batches)
-    monkeypatch.setattr(SqliteEventLogStorage, "_connect", counting_connections)
+    event.listen(Engine, "commit", count_commit)
     stored = {}
-    for batch_size in ("0", "1000"):
-        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
-        instance, run_id, keys = range_run_of_three_tables(tmp_path / f"batch_{batch_size}")
-        stored[batch_size] = stored_asset_events(instance, run_id, keys)
+    try:
+        for batch_size in ("0", "1000"):
+            monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
+            instance, run_id, keys = range_run_of_three_tables(tmp_path / f"batch_{batch_size}")
+            stored[batch_size] = stored_asset_events(instance, run_id, keys)
+    finally:
+        event.remove(Engine, "commit", count_commit)
     assert batch_sizes.count(len(RANGE_PARTITIONS)) == len(keys), batch_sizes  # one batch per asset
+    # The run's planned events (3 assets, 3 checks) are a batch too, and it holds check events.
+    assert 2 * len(keys) in batch_sizes, batch_sizes
     assert stored["1000"] == stored["0"]
-    # Dagster's own batch write opens two connections per event; this one two per batch.
-    assert connections_in_batches[0] == 2 * len(batch_sizes), (connections_in_batches, batch_sizes)
+    # Dagster's own batch write commits two or three times per event; this one once per database
+    # (the first batch also creates the run's database, which commits on its own).
+    assert commits_by_batch[1:] == [2] * (len(batch_sizes) - 1), (commits_by_batch, batch_sizes)
     table = stored["1000"]["modeled/table_2"]
     assert table[0] == RANGE_PARTITIONS
     assert table[1] == [(partition, 102) for partition in RANGE_PARTITIONS]
     assert table[3] == RANGE_PARTITIONS  # every partition's materialization has its data version tag
     assert stored["1000"]["run's events by type"][DagsterEventType.ASSET_MATERIALIZATION] == 15
+    assert stored["1000"]["run's events by type"][DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED] == 3
+    assert any("FAILED" in status for status, *_ in stored["1000"]["modeled/table_1"][5])
 
 
 def test_a_batch_that_fails_halfway_leaves_no_event_twice(tmp_path, monkeypatch):
-    """Dagster stores a failed batch again one event at a time; the rows the batch had already
-    written to the run's database are taken back first."""
+    """Dagster stores a failed batch again one event at a time; the batch's transactions are rolled
+    back first, so no event of it stays behind twice."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
     from orchestration.dagster_home import tune_local_storage
@@ -518,7 +544,10 @@ def test_a_batch_that_fails_halfway_leaves_no_event_twice(tmp_path, monkeypatch)
     failures = [0]
 
     def failing_once(storage, connection, event, event_id):
-        if event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION and not failures[0]:
+        # The third partition's event: two events of the batch are already written when it fails.
+        if event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION and event.dagster_event.partition == (
+            RANGE_PARTITIONS[2]
+        ) and not failures[0]:
             failures[0] += 1
             raise RuntimeError("database is locked")
         return store_asset_event(storage, connection, event, event_id)
@@ -533,6 +562,11 @@ def test_a_batch_that_fails_halfway_leaves_no_event_twice(tmp_path, monkeypatch)
     for key in keys:
         assert stored[key.to_user_string()][0] == RANGE_PARTITIONS
         assert len(stored[key.to_user_string()][1]) == len(RANGE_PARTITIONS)
+    with instance.event_log_storage.index_connection() as connection:
+        indexed = connection.exec_driver_sql(
+            "select count(*) from event_logs where dagster_event_type = 'ASSET_MATERIALIZATION'"
+        ).scalar()
+    assert indexed == 15
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ negative counts are None, never 0 or -1, because "unknown" and "nothing changed"
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,6 +243,15 @@ def _node_metadata(manifest: Any) -> dict[str, dict[str, Any]]:
             parents = [nodes[parent]["layer"] for parent in node["depends_on"] if parent in nodes]
             node["layer"] = parents[0] if parents else node["layer"]
     return nodes
+
+
+def import_parser_in_background() -> None:
+    """Start importing the artifact parser on a thread of its own. A dbt step calls this while dbt
+    runs (the step mostly waits for dbt's output then), so recording the invocation once dbt exits
+    does not wait for the import; parse_invocation's own import joins one still in progress."""
+    threading.Thread(
+        target=importlib.import_module, args=("dbt_artifacts_parser.parser",), name="import-artifact-parser", daemon=True
+    ).start()
 
 
 def parse_invocation(run_results_path: Path, manifest_path: Path) -> InvocationRecord:
