@@ -77,6 +77,11 @@ def engine_for_shard(storage: SqliteEventLogStorage, shard: str) -> Engine:
         engines = OrderedDict()
         storage.__dict__["_strata_engines"] = (os.getpid(), engines)
     engine = engines.get(shard)
+    if engine is not None and shard not in storage._initialized_dbs:
+        # Dagster forgets its initialized databases after wipe() (which deletes the run databases'
+        # files) and upgrade(): pooled connections to a deleted file must not be used again.
+        engines.pop(shard).dispose()
+        engine = None
     if engine is None:
         engine = create_engine(
             storage.conn_string_for_shard(shard),
