@@ -26,12 +26,12 @@ from typing import Any
 
 from dagster import (
     AssetCheckEvaluation,
-    AssetKey,
-    AssetsDefinition,
-    BackfillPolicy,
     AssetCheckResult,
     AssetExecutionContext,
+    AssetKey,
     AssetMaterialization,
+    AssetsDefinition,
+    BackfillPolicy,
     Config,
     Failure,
     Output,

@@ -109,9 +109,8 @@ def connect(storage: SqliteEventLogStorage, shard: str) -> Iterator[Connection]:
     if batch is not None:
         yield batch.connection(shard)
         return
-    with storage._db_lock:
-        with engine_for_shard(storage, shard).connect() as connection, connection.begin():
-            yield connection
+    with storage._db_lock, engine_for_shard(storage, shard).connect() as connection, connection.begin():
+        yield connection
 
 
 def has_table(storage: SqliteEventLogStorage, table_name: str) -> bool:

@@ -545,9 +545,11 @@ def test_a_batch_that_fails_halfway_leaves_no_event_twice(tmp_path, monkeypatch)
 
     def failing_once(storage, connection, event, event_id):
         # The third partition's event: two events of the batch are already written when it fails.
-        if event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION and event.dagster_event.partition == (
-            RANGE_PARTITIONS[2]
-        ) and not failures[0]:
+        if (
+            event.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION
+            and event.dagster_event.partition == (RANGE_PARTITIONS[2])
+            and not failures[0]
+        ):
             failures[0] += 1
             raise RuntimeError("database is locked")
         return store_asset_event(storage, connection, event, event_id)

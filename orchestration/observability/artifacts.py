@@ -249,9 +249,8 @@ def import_parser_in_background() -> None:
     """Start importing the artifact parser on a thread of its own. A dbt step calls this while dbt
     runs (the step mostly waits for dbt's output then), so recording the invocation once dbt exits
     does not wait for the import; parse_invocation's own import joins one still in progress."""
-    threading.Thread(
-        target=importlib.import_module, args=("dbt_artifacts_parser.parser",), name="import-artifact-parser", daemon=True
-    ).start()
+    parser_module = "dbt_artifacts_parser.parser"
+    threading.Thread(target=importlib.import_module, args=(parser_module,), name="import-parser", daemon=True).start()
 
 
 def parse_invocation(run_results_path: Path, manifest_path: Path) -> InvocationRecord:
