@@ -18,7 +18,7 @@ from dagster_dbt import build_dbt_asset_selection
 from orchestration.automation import WRITES_WAREHOUSE_TAG
 from orchestration.build import FULL_WINDOW_TAG
 from orchestration.dagster_home import instance_for
-from orchestration.dbt_assets import BuildProgress, partitioned_keys, static_keys, target_dir
+from orchestration.dbt_assets import BuildProgress, partitioned_keys, selects_window, static_keys, target_dir
 from orchestration.dbt_invoke import Window
 from orchestration.definitions import build_definitions
 from orchestration.partitions import PartitionError, daily_partitions, parse_partition_date, partition_range_for
@@ -157,8 +157,7 @@ def materialize_window(
             raise_on_error=False,
         )
     errors = [step_failure_message(event) for event in result.all_events if event.is_step_failure]
-    # The same rule as the step's own choice of window (dbt_assets.window_of_run).
-    windowed = bool(selected_dbt_keys & set(partitioned_keys(dbt_layers)))
+    windowed = selects_window(dbt_layers, selected_dbt_keys)
     target_dirs = [target_dir(home, window if windowed else None)] if selected_dbt_keys else []
     return RunOutcome(success=result.success, run_id=result.run_id, errors=errors, target_dirs=target_dirs)
 

@@ -231,12 +231,17 @@ def partitioned_keys(assets_def: AssetsDefinition) -> list[AssetKey]:
 
 
 def static_keys(assets_def: AssetsDefinition) -> list[AssetKey]:
-    return sorted((key for key, spec in assets_def.specs_by_key.items() if spec.partitions_def is None), key=str)
+    return sorted(set(assets_def.keys) - set(partitioned_keys(assets_def)), key=str)
+
+
+def selects_window(assets_def: AssetsDefinition, selected_keys) -> bool:
+    """Whether a run of these keys builds a window: only runs of static assets alone do not."""
+    return not set(selected_keys).isdisjoint(partitioned_keys(assets_def))
 
 
 def window_of_run(context: AssetExecutionContext) -> Window | None:
     """The window a step builds: None when it selects only unpartitioned (static) assets."""
-    if not any(context.assets_def.specs_by_key[key].partitions_def for key in context.selected_asset_keys):
+    if not selects_window(context.assets_def, context.selected_asset_keys):
         return None
     # A full build covers every landed batch, whatever partitions it is recorded against.
     if context.run.tags.get(FULL_WINDOW_TAG):
