@@ -1,12 +1,14 @@
 {#- The incremental settings every merged model shares. The merge sees only stored rows whose
-    date_column is on or after `since` (a date or a timestamp: what the window can touch) or that
-    satisfy `also_match`; when version_column is given it replaces a stored row only with a newer
-    version; when delete_when is given, incoming rows satisfying it delete their stored match and
-    are never inserted (a quarantined row that now passes); stored rows that satisfy
-    delete_unmatched_when and have no incoming match are deleted (what a rebuild no longer
-    produces, such as two sessions a late event joined into one). The statements are written by
-    the strata_merge strategy below. Column changes fail the run: they need a deliberate
-    --full-refresh. -#}
+    date_column is on or after the window bound named by `since` (what the window can touch: a
+    name from strata_bounds(), such as 'lookback_start') or that satisfy `also_match`; when
+    version_column is given it replaces a stored row only with a newer version; when delete_when
+    is given, incoming rows satisfying it delete their stored match and are never inserted (a
+    quarantined row that now passes); stored rows that satisfy delete_unmatched_when and have no
+    incoming match are deleted (what a rebuild no longer produces, such as two sessions a late
+    event joined into one). Conditions name window bounds as {name}: dbt stores these settings
+    at parse time, and the bounds are filled in when the model runs (strata_fill_bounds). The
+    statements are written by the strata_merge strategy below. Column changes fail the run: they
+    need a deliberate --full-refresh. -#}
 {% macro merge_config(
     unique_key, date_column=none, since=none, version_column=none,
     delete_when=none, also_match=none, delete_unmatched_when=none
@@ -19,8 +21,7 @@
     } -%}
     {%- set meta = {} -%}
     {%- if date_column -%}
-        {%- set since_type = 'date' if (since | string | length) == 10 else 'timestamp' -%}
-        {%- set predicate = 'DBT_INTERNAL_DEST.' ~ date_column ~ " >= cast('" ~ since ~ "' as " ~ since_type ~ ")" -%}
+        {%- set predicate = 'DBT_INTERNAL_DEST.' ~ date_column ~ ' >= ' ~ strata_bound_placeholder(since) -%}
         {%- if also_match -%}
             {%- set predicate = '(' ~ predicate ~ ' or ' ~ also_match ~ ')' -%}
         {%- endif -%}
@@ -71,8 +72,15 @@
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set unique_key = arg_dict['unique_key'] -%}
     {%- set keys = [unique_key] if unique_key is string else unique_key -%}
-    {%- set predicates = arg_dict['incremental_predicates'] or [] -%}
-    {%- set settings = config.get('meta')['merge'] -%}
+    {%- set predicates = [] -%}
+    {%- for predicate in arg_dict['incremental_predicates'] or [] -%}
+        {%- do predicates.append(strata_fill_bounds(predicate)) -%}
+    {%- endfor -%}
+    {%- set stored = config.get('meta')['merge'] -%}
+    {%- set settings = {} -%}
+    {%- for name in ['update_when', 'delete_when', 'delete_unmatched_when'] -%}
+        {%- do settings.update({name: strata_fill_bounds(stored.get(name))}) -%}
+    {%- endfor -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | list -%}
     {%- set conditions = [] -%}
     {%- for key in keys -%}

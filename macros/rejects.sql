@@ -14,7 +14,7 @@
     merge only touches the window's batches (and the rows awaiting a recheck). -#}
 {{
     merge_config(
-        ['source_batch_date', 'reject_id'], 'source_batch_date', strata_window_start(),
+        ['source_batch_date', 'reject_id'], 'source_batch_date', 'window_start',
         delete_when='DBT_INTERNAL_SOURCE.reject_reason is null',
         also_match=("DBT_INTERNAL_DEST.reject_reason = '" ~ recheck.reason ~ "'") if recheck else none,
     )

@@ -22,6 +22,14 @@
     {{- return(rebuild_start.strftime('%Y-%m-%d %H:%M:%S')) -}}
 {%- endmacro %}
 
+{#- The first session day an incremental run can change. A valid session lasts at most
+    session_max_minutes, so every session the run rebuilds starts on or after the day of
+    C - session_max_minutes. -#}
+{% macro strata_session_days_rebuilt_from() -%}
+    {%- set rebuild_start = modules.datetime.datetime.fromisoformat(strata_session_rebuild_start()) -%}
+    {{- return((rebuild_start - modules.datetime.timedelta(minutes=strata_session_max_minutes())).date().isoformat()) -}}
+{%- endmacro %}
+
 {#- Visitors whose sessions an incremental run rebuilds: those with events the window delivered. -#}
 {% macro strata_session_visitors() -%}
     select distinct anonymous_id
@@ -40,9 +48,9 @@
     {%- set visitors_table = this.identifier ~ '__rebuilt_visitors' -%}
     {{
         merge_config(
-            'session_id', 'session_ended_at', strata_session_rebuild_start(),
+            'session_id', 'session_ended_at', 'session_rebuild_start',
             delete_unmatched_when=(
-                "DBT_INTERNAL_DEST.session_ended_at >= cast('" ~ strata_session_rebuild_start() ~ "' as timestamp)"
+                "DBT_INTERNAL_DEST.session_ended_at >= {session_rebuild_start}"
                 ~ " and DBT_INTERNAL_DEST.anonymous_id in (select anonymous_id from " ~ visitors_table ~ ")"
             ),
         )

@@ -3,7 +3,8 @@
     Every generic test reads the model it tests through get_where_subquery(). A model that
     declares `meta: {test_scope: {column: C, since: S}}` (merge_config() declares it for every
     merged model; raw and the checked views declare their batch date) is tested, in a windowed
-    run, on rows with C >= S only, where S is a date or timestamp, or the word window_start.
+    run, on rows with C >= S only, where S names a bound of the run's window (macros/window.sql,
+    strata_bounds: window_start, lookback_start, ...).
     Full builds test every row, so a nightly or weekly full build still checks the whole table;
     a daily run costs in proportion to its window instead of to the years behind it. -#}
 {% macro default__get_where_subquery(relation) -%}
@@ -40,9 +41,7 @@
         {%- if node.resource_type == 'model' and node.alias == relation.identifier and node.schema == relation.schema -%}
             {%- set scope = node.config.meta.get('test_scope') -%}
             {%- if scope -%}
-                {%- set since = strata_window_start() if scope.since == 'window_start' else scope.since -%}
-                {%- set since_type = 'date' if (since | string | length) == 10 else 'timestamp' -%}
-                {{- return(scope.column ~ " >= cast('" ~ since ~ "' as " ~ since_type ~ ")") -}}
+                {{- return(scope.column ~ ' >= ' ~ strata_fill_bounds(strata_bound_placeholder(scope.since))) -}}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}

@@ -73,3 +73,38 @@
 {% macro strata_if_incremental(condition, otherwise='true') -%}
     {{- return(condition if is_incremental() else otherwise) -}}
 {%- endmacro %}
+
+{#- The run's bounds by name, as SQL literals, for the settings dbt stores when it parses the
+    project (a merged model's incremental_predicates and merge conditions, its tests' scope).
+    Those settings name a bound as {name} and strata_fill_bounds() writes the literal in when the
+    model or test runs, so the stored settings are the same for every window and a run of a new
+    window keeps dbt's saved parse (orchestration/dbt_entry.py). A date from a var spliced into a
+    setting at parse time would instead be the date of whatever window dbt last parsed. -#}
+{% macro strata_bounds() -%}
+    {{- return({
+        'window_start': "cast('" ~ strata_window_start() ~ "' as date)",
+        'window_end': "cast('" ~ strata_window_end() ~ "' as date)",
+        'lookback_start': "cast('" ~ strata_lookback_start() ~ "' as date)",
+        'session_rebuild_start': "cast('" ~ strata_session_rebuild_start() ~ "' as timestamp)",
+        'session_days_rebuilt_from': "cast('" ~ strata_session_days_rebuilt_from() ~ "' as date)",
+    }) -}}
+{%- endmacro %}
+
+{% macro strata_bound_placeholder(name) -%}
+    {%- set known = ['window_start', 'window_end', 'lookback_start', 'session_rebuild_start', 'session_days_rebuilt_from'] -%}
+    {%- if name not in known -%}
+        {{- exceptions.raise_compiler_error("unknown window bound '" ~ name ~ "'; known: " ~ known | join(', ')) -}}
+    {%- endif -%}
+    {{- return('{' ~ name ~ '}') -}}
+{%- endmacro %}
+
+{% macro strata_fill_bounds(text) -%}
+    {%- if text is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set filled = namespace(text=text) -%}
+    {%- for name, literal in strata_bounds().items() -%}
+        {%- set filled.text = filled.text | replace('{' ~ name ~ '}', literal) -%}
+    {%- endfor -%}
+    {{- return(filled.text) -}}
+{%- endmacro %}

@@ -61,7 +61,13 @@ def dbt_environment(home: Path) -> dict[str, str]:
 
 
 def dbt_executable() -> str:
-    return str(Path(sys.executable).with_name("dbt"))
+    """dbt as Strata runs it (orchestration/dbt_entry.py), next to this Python: a virtualenv need
+    not be activated."""
+    executable = Path(sys.executable).with_name("strata-dbt")
+    if not executable.exists():
+        # An environment installed before strata-dbt existed: its console scripts are stale.
+        raise FileNotFoundError(f"{executable} is missing: reinstall Strata (`make install` or `pip install -e .`)")
+    return str(executable)
 
 
 def invoke_dbt(args: list[str], home: Path | None = None, dbt_vars: dict | None = None) -> DbtOutcome:

@@ -9,8 +9,9 @@ The run writes its artifacts to `$STRATA_HOME/ci-target`, never into DIR: the st
 compared against must not be overwritten by the comparison.
 
 The comparison runs with the vars the state was made with (its run_results.json records them):
-the merged models render their window into their config (incremental_predicates), so a state
-from a windowed build compared under the default vars would mark every merged model modified.
+a model whose config renders a var would otherwise compare as modified. Strata's own models no
+longer do (their window bounds are placeholders, docs/layers.md), but a model added to the
+project may.
 """
 
 from __future__ import annotations

@@ -31,7 +31,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
 from dagster import EventLogEntry
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
@@ -114,13 +118,29 @@ def connect(storage: SqliteEventLogStorage, shard: str) -> Iterator[Connection]:
 
 
 def has_table(storage: SqliteEventLogStorage, table_name: str) -> bool:
-    """Dagster asks once per stored asset event, through an engine of its own; a batch asks once."""
+    """Dagster asks before every stored asset or check event, through a new engine each time.
+
+    A table of the index database stays there while that database does, so a "yes" is kept with
+    the index's pooled engine, which is replaced when Dagster forgets the database (wipe,
+    upgrade). A "no" is asked again (a migration may add the table), except within a batch,
+    which keeps every answer for its own duration."""
     batch = current_batch(storage)
-    if batch is None:
-        return _dagster_has_table(storage, table_name)
-    if table_name not in batch.tables:
-        batch.tables[table_name] = _dagster_has_table(storage, table_name)
-    return batch.tables[table_name]
+    if batch is not None and table_name in batch.tables:
+        return batch.tables[table_name]
+    _, engines = storage.__dict__.get("_strata_engines", (None, {}))
+    index_engine = engines.get(INDEX_SHARD_NAME)
+    kept_for, present = storage.__dict__.get("_strata_tables_present", (None, set()))
+    if index_engine is not None and kept_for is index_engine and table_name in present:
+        return True
+    found = _dagster_has_table(storage, table_name)
+    if found and index_engine is not None:
+        if kept_for is not index_engine:
+            present = set()
+            storage.__dict__["_strata_tables_present"] = (index_engine, present)
+        present.add(table_name)
+    if batch is not None:
+        batch.tables[table_name] = found
+    return found
 
 
 def store_event_batch(storage: SqliteEventLogStorage, events: Sequence[EventLogEntry]) -> None:

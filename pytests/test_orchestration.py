@@ -571,6 +571,41 @@ def test_a_batch_that_fails_halfway_leaves_no_event_twice(tmp_path, monkeypatch)
     assert indexed == 15
 
 
+def test_the_event_storage_asks_sqlite_once_whether_a_table_exists_until_it_is_wiped(tmp_path, monkeypatch):
+    """Dagster asks has_table before every stored asset and check event, each time through a new
+    engine; the answer "yes" is kept until Dagster forgets the index database, "no" never is."""
+    from collections import Counter
+
+    import orchestration.sqlite_event_batches as batches
+    from orchestration.dagster_home import tune_local_storage
+
+    tune_local_storage()
+    asked: list[str] = []
+    dagster_has_table = batches._dagster_has_table
+
+    def counting(storage, table_name):
+        asked.append(table_name)
+        return dagster_has_table(storage, table_name)
+
+    monkeypatch.setattr(batches, "_dagster_has_table", counting)
+    # Events one at a time: the path that asked before each of them.
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")
+    instance, _, _ = range_run_of_three_tables(tmp_path)
+    by_table = Counter(asked)
+    assert by_table and max(by_table.values()) == 1, by_table
+
+    storage = instance.event_log_storage
+    asked.clear()
+    assert storage.has_table("asset_check_executions") and storage.has_table("asset_check_executions")
+    assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
+    assert asked == ["no_such_table", "no_such_table"]
+
+    asked.clear()
+    storage.wipe()  # asks on its own, about the tables whose rows it deletes
+    assert storage.has_table("asset_check_executions")
+    assert asked.count("asset_check_executions") == 1, f"a wiped index database is asked again, once: {asked}"
+
+
 # ---------------------------------------------------------------------------------------------
 # Housekeeping
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 {#- A redelivered event repeats its event_id; the copy collected last wins. -#}
-{{ merge_config(['event_date', 'event_id'], 'event_date', strata_lookback_start(), 'collected_at') }}
+{{ merge_config(['event_date', 'event_id'], 'event_date', 'lookback_start', 'collected_at') }}
 
 {{
     latest_valid_versions(

@@ -6,7 +6,7 @@
     Whether content is kept depends on what ran before: run in reverse order, a late redelivery
     is listed before the batch holding its original runs. So the run that merges the original
     also deletes the listing, in the same transaction (a post-hook runs before the commit). -#}
-{{ merge_config(['source_batch_date', 'late_arrival_id'], 'source_batch_date', strata_window_start()) }}
+{{ merge_config(['source_batch_date', 'late_arrival_id'], 'source_batch_date', 'window_start') }}
 {{ config(post_hook="{{ strata_delist_kept_late_arrivals() }}") }}
 
 with

@@ -1,6 +1,6 @@
 {#- An item's business date is its order's date; items never change after delivery. Items that
     waited in the quarantine for their order (unknown_order) join in the run that merges it. -#}
-{{ merge_config(['order_date', 'order_item_id'], 'order_date', strata_lookback_start(), 'source_batch_date') }}
+{{ merge_config(['order_date', 'order_item_id'], 'order_date', 'lookback_start', 'source_batch_date') }}
 
 {{
     latest_valid_versions(

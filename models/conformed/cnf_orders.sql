@@ -1,4 +1,4 @@
-{{ merge_config(['order_date', 'order_id'], 'order_date', strata_lookback_start(), 'updated_at') }}
+{{ merge_config(['order_date', 'order_id'], 'order_date', 'lookback_start', 'updated_at') }}
 
 {{
     latest_valid_versions(

@@ -1,16 +1,11 @@
-{#- Per day (of session start, UTC), how many sessions reached each funnel step. A valid session
-    lasts at most session_max_minutes, so every session an incremental run rebuilds starts on or
-    after the day of (session rebuild start - session_max_minutes): the run recomputes those
-    days and deletes a day left without sessions (its only session was merged into the day
-    before). -#}
-{%- set rebuilt_from = (
-    modules.datetime.datetime.fromisoformat(strata_session_rebuild_start())
-    - modules.datetime.timedelta(minutes=strata_session_max_minutes())
-).date().isoformat() -%}
+{#- Per day (of session start, UTC), how many sessions reached each funnel step. Every session
+    an incremental run rebuilds starts on or after strata_session_days_rebuilt_from() (a valid
+    session lasts at most session_max_minutes): the run recomputes those days and deletes a day
+    left without sessions (its only session was merged into the day before). -#}
 {{
     merge_config(
-        'session_date', 'session_date', rebuilt_from,
-        delete_unmatched_when="DBT_INTERNAL_DEST.session_date >= cast('" ~ rebuilt_from ~ "' as date)",
+        'session_date', 'session_date', 'session_days_rebuilt_from',
+        delete_unmatched_when="DBT_INTERNAL_DEST.session_date >= {session_days_rebuilt_from}",
     )
 }}
 
@@ -19,7 +14,7 @@ with
 sessions as (
     select * from {{ ref('fct_sessions') }}
     {%- if is_incremental() %}
-    where session_date >= cast('{{ rebuilt_from }}' as date)
+    where session_date >= cast('{{ strata_session_days_rebuilt_from() }}' as date)
     {%- endif %}
 ),
 

@@ -4,7 +4,7 @@
     rebuild just its days: an incremental run rebuilds the days on or after the lookback start.) Sales count
     orders whose status counts as revenue (placed, completed); cancelled and returned orders are
     counted apart and excluded from revenue. -#}
-{{ merge_config(['sales_date', 'daily_store_sales_id'], 'sales_date', strata_lookback_start()) }}
+{{ merge_config(['sales_date', 'daily_store_sales_id'], 'sales_date', 'lookback_start') }}
 
 with
 

@@ -1,4 +1,4 @@
-{{ merge_config(['order_date', 'order_item_id'], 'order_date', strata_lookback_start()) }}
+{{ merge_config(['order_date', 'order_item_id'], 'order_date', 'lookback_start') }}
 
 with
 

@@ -1,7 +1,7 @@
 {#- A customer's order number counts all their earlier orders. An incremental run rebuilds the
     orders on or after the lookback start and adds the number of the customer's orders before
     it, which no run can change any more. -#}
-{{ merge_config(['order_date', 'order_id'], 'order_date', strata_lookback_start()) }}
+{{ merge_config(['order_date', 'order_id'], 'order_date', 'lookback_start') }}
 
 with
 

@@ -1,0 +1,59 @@
+"""`strata-dbt`: the dbt command Strata runs, which keeps dbt's saved parse from one window to the next.
+
+dbt re-parses the whole project (about 2.5 s here, on every run) whenever the command line's
+vars differ from those of the saved parse, because a var can change what parsing produces. Strata
+hands every run its window as vars, so each daily run would pay for a full parse. The window
+vars never reach what dbt stores at parse time: the model settings that depend on the window
+name its bounds as {placeholders} filled in when the model runs (macros/window.sql,
+strata_bounds), and model bodies are rendered again at run time anyway. This entry point leaves
+those vars out of the fingerprint dbt compares before reusing its saved parse; any other var,
+the profile, the target or a changed file still forces a re-parse, as in dbt.
+
+pytests/test_dbt_entry.py parses the project under two windows and requires identical
+manifests, so a setting that starts rendering a window var at parse time fails the tests instead
+of leaving a stale date in a later run. The patch is written against dbt-core 1.11 (pinned).
+
+Plain `dbt` keeps working on the same project: its fingerprint includes the window vars, so it
+and strata-dbt never take each other's saved parse for their own and each re-parses once.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+from dbt.parser.manifest import ManifestLoader
+
+# Vars that only choose a run's data (its window and the landing batches it skips).
+WINDOW_VARS = frozenset({"window_start", "window_end", "excluded_batches"})
+
+
+def _without_window_vars(build_manifest_state_check):
+    @functools.wraps(build_manifest_state_check)
+    def build(loader: ManifestLoader):
+        project = loader.root_project
+        cli_vars = project.cli_vars
+        project.cli_vars = {name: value for name, value in cli_vars.items() if name not in WINDOW_VARS}
+        try:
+            return build_manifest_state_check(loader)
+        finally:
+            project.cli_vars = cli_vars
+
+    build.strata_window_vars_ignored = True
+    return build
+
+
+def install() -> None:
+    if not getattr(ManifestLoader.build_manifest_state_check, "strata_window_vars_ignored", False):
+        ManifestLoader.build_manifest_state_check = _without_window_vars(ManifestLoader.build_manifest_state_check)
+
+
+def main() -> None:
+    install()
+    from dbt.cli.main import cli
+
+    sys.exit(cli())
+
+
+if __name__ == "__main__":
+    main()
