@@ -1,6 +1,6 @@
 {#- The incremental settings every merged model shares. The merge sees only stored rows whose
     date_column is on or after the window bound named by `since` (what the window can touch: a
-    name from strata_bounds(), such as 'lookback_start') or that satisfy `also_match`; when
+    name from strata_bound_names(), such as 'lookback_start') or that satisfy `also_match`; when
     version_column is given it replaces a stored row only with a newer version; when delete_when
     is given, incoming rows satisfying it delete their stored match and are never inserted (a
     quarantined row that now passes); stored rows that satisfy delete_unmatched_when and have no

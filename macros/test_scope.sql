@@ -4,7 +4,7 @@
     declares `meta: {test_scope: {column: C, since: S}}` (merge_config() declares it for every
     merged model; raw and the checked views declare their batch date) is tested, in a windowed
     run, on rows with C >= S only, where S names a bound of the run's window (macros/window.sql,
-    strata_bounds: window_start, lookback_start, ...).
+    strata_bound: window_start, lookback_start, ...).
     Full builds test every row, so a nightly or weekly full build still checks the whole table;
     a daily run costs in proportion to its window instead of to the years behind it. -#}
 {% macro default__get_where_subquery(relation) -%}
@@ -41,7 +41,7 @@
         {%- if node.resource_type == 'model' and node.alias == relation.identifier and node.schema == relation.schema -%}
             {%- set scope = node.config.meta.get('test_scope') -%}
             {%- if scope -%}
-                {{- return(scope.column ~ ' >= ' ~ strata_fill_bounds(strata_bound_placeholder(scope.since))) -}}
+                {{- return(scope.column ~ ' >= ' ~ strata_bound(scope.since)) -}}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}

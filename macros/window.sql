@@ -79,32 +79,45 @@
     Those settings name a bound as {name} and strata_fill_bounds() writes the literal in when the
     model or test runs, so the stored settings are the same for every window and a run of a new
     window keeps dbt's saved parse (orchestration/dbt_entry.py). A date from a var spliced into a
-    setting at parse time would instead be the date of whatever window dbt last parsed. -#}
-{% macro strata_bounds() -%}
-    {{- return({
-        'window_start': "cast('" ~ strata_window_start() ~ "' as date)",
-        'window_end': "cast('" ~ strata_window_end() ~ "' as date)",
-        'lookback_start': "cast('" ~ strata_lookback_start() ~ "' as date)",
-        'session_rebuild_start': "cast('" ~ strata_session_rebuild_start() ~ "' as timestamp)",
-        'session_days_rebuilt_from': "cast('" ~ strata_session_days_rebuilt_from() ~ "' as date)",
-    }) -}}
+    setting at parse time would instead be the date of whatever window dbt last parsed.
+    Only the bounds a text names are computed: every test of a windowed run fills one. -#}
+{% macro strata_bound(name) -%}
+    {%- if name == 'window_start' -%}
+        {{- return("cast('" ~ strata_window_start() ~ "' as date)") -}}
+    {%- elif name == 'window_end' -%}
+        {{- return("cast('" ~ strata_window_end() ~ "' as date)") -}}
+    {%- elif name == 'lookback_start' -%}
+        {{- return("cast('" ~ strata_lookback_start() ~ "' as date)") -}}
+    {%- elif name == 'session_rebuild_start' -%}
+        {{- return("cast('" ~ strata_session_rebuild_start() ~ "' as timestamp)") -}}
+    {%- elif name == 'session_days_rebuilt_from' -%}
+        {{- return("cast('" ~ strata_session_days_rebuilt_from() ~ "' as date)") -}}
+    {%- endif -%}
+    {{- exceptions.raise_compiler_error("unknown window bound '" ~ name ~ "'; known: " ~ strata_bound_names() | join(', ')) -}}
 {%- endmacro %}
 
+{% macro strata_bound_names() -%}
+    {{- return(['window_start', 'window_end', 'lookback_start', 'session_rebuild_start', 'session_days_rebuilt_from']) -}}
+{%- endmacro %}
+
+{#- The placeholder a stored setting writes for a bound; an unknown name fails the parse. -#}
 {% macro strata_bound_placeholder(name) -%}
-    {%- set known = ['window_start', 'window_end', 'lookback_start', 'session_rebuild_start', 'session_days_rebuilt_from'] -%}
-    {%- if name not in known -%}
-        {{- exceptions.raise_compiler_error("unknown window bound '" ~ name ~ "'; known: " ~ known | join(', ')) -}}
+    {%- if name not in strata_bound_names() -%}
+        {{- exceptions.raise_compiler_error("unknown window bound '" ~ name ~ "'; known: " ~ strata_bound_names() | join(', ')) -}}
     {%- endif -%}
     {{- return('{' ~ name ~ '}') -}}
 {%- endmacro %}
 
 {% macro strata_fill_bounds(text) -%}
-    {%- if text is none -%}
-        {{- return(none) -}}
+    {%- if text is none or '{' not in text -%}
+        {{- return(text) -}}
     {%- endif -%}
     {%- set filled = namespace(text=text) -%}
-    {%- for name, literal in strata_bounds().items() -%}
-        {%- set filled.text = filled.text | replace('{' ~ name ~ '}', literal) -%}
+    {%- for name in strata_bound_names() -%}
+        {%- set placeholder = '{' ~ name ~ '}' -%}
+        {%- if placeholder in filled.text -%}
+            {%- set filled.text = filled.text | replace(placeholder, strata_bound(name)) -%}
+        {%- endif -%}
     {%- endfor -%}
     {{- return(filled.text) -}}
 {%- endmacro %}

@@ -5,7 +5,7 @@ vars differ from those of the saved parse, because a var can change what parsing
 hands every run its window as vars, so each daily run would pay for a full parse. The window
 vars never reach what dbt stores at parse time: the model settings that depend on the window
 name its bounds as {placeholders} filled in when the model runs (macros/window.sql,
-strata_bounds), and model bodies are rendered again at run time anyway. This entry point leaves
+strata_bound), and model bodies are rendered again at run time anyway. This entry point leaves
 those vars out of the fingerprint dbt compares before reusing its saved parse; any other var,
 the profile, the target or a changed file still forces a re-parse, as in dbt.
 
