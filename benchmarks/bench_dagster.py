@@ -8,16 +8,16 @@ the same `dbt build` invoked directly; loading the definitions takes under 3 sec
 
 Setup: one landing of --days days is generated once (from 2024-01-01). Each round, side by side:
 
-- direct: `dbt build --vars '{window_start, window_end}'` from the repository root, the window
-  being the whole landing, on a fresh copy of the landing (no warehouse), with dbt's
-  partial-parse file from the prepared manifest in its target directory (what a developer's
-  checkout has after the first parse);
+- direct: `dbt build` from the repository root on a fresh copy of the landing (no warehouse), with
+  dbt's partial-parse file from the prepared manifest in its target directory (what a developer's
+  checkout has after the first parse). No vars: `strata build` of every landed batch hands dbt
+  none either (a full build), so both run the same build;
 - dagster: `strata build` on another fresh copy: the landing assets, then one `dbt build` of every
   dbt asset (the window's and the seed-only lookups'), in one Dagster run in process, recorded in
   the home's instance;
 - with --warm, also dagster-warm: the same, in a home whose target/ holds the parse of an earlier
   run of another window (`strata-dbt parse` with another window's vars, untimed), as in daily
-  operation, where every run brings a new window.
+  operation, where every run brings new vars.
 
 Both the direct and the dagster invocations parse the project in full: the direct one because
 the profile's STRATA_HOME differs from the one the partial-parse file was written under (and a
@@ -98,15 +98,10 @@ def dbt_env(home: Path) -> dict[str, str]:
     }
 
 
-def window_vars(days: int) -> str:
-    end = FIRST_DAY + dt.timedelta(days=days)
-    return json.dumps({"window_start": FIRST_DAY.isoformat(), "window_end": end.isoformat()})
-
-
-def direct_dbt(home: Path, partial_parse: Path, days: int, log: Path) -> tuple[float, float]:
+def direct_dbt(home: Path, partial_parse: Path, log: Path) -> tuple[float, float]:
     (home / "target").mkdir()
     shutil.copy(partial_parse, home / "target" / "partial_parse.msgpack")
-    return timed([str(BIN / "dbt"), "build", "--vars", window_vars(days)], dbt_env(home), PROJECT_DIR, log)
+    return timed([str(BIN / "dbt"), "build"], dbt_env(home), PROJECT_DIR, log)
 
 
 def parse_an_earlier_window(home: Path, log: Path) -> None:
@@ -191,7 +186,7 @@ def main() -> None:
         for side in sides[shift:] + sides[:shift]:
             home = fresh_home(workdir, landing, side)
             if side == "direct":
-                result = direct_dbt(home, partial_parse, args.days, log)
+                result = direct_dbt(home, partial_parse, log)
             elif side == "dagster-warm":
                 parse_an_earlier_window(home, log)
                 result = through_dagster(home, log)
