@@ -14,7 +14,8 @@ manifests, so a setting that starts rendering a window var at parse time fails t
 of leaving a stale date in a later run. The patch is written against dbt-core 1.11 (pinned).
 
 Plain `dbt` keeps working on the same project: its fingerprint includes the window vars, so it
-and strata-dbt never take each other's saved parse for their own and each re-parses once.
+and strata-dbt never take each other's saved parse for their own; switching from one to the
+other costs one full parse.
 """
 
 from __future__ import annotations

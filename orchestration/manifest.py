@@ -10,6 +10,9 @@ from the saved file.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -71,7 +74,25 @@ def strata_dbt_resource() -> DbtCliResource:
 
 
 def parse_project(project: DbtProject) -> None:
-    strata_dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    """Parse into a staging directory and move the manifest into place in one rename.
+
+    dbt writes manifest.json in place, so a process that found the file fresh (another test
+    worker, the UI) could read it half-written while the parse was still writing it. The
+    staging directory starts from the saved parse state, so an edit re-parses only what changed.
+    """
+    target = Path(project.target_path)
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".parse-", dir=target.parent))
+    try:
+        saved_state = target / "partial_parse.msgpack"
+        if saved_state.exists():
+            shutil.copy2(saved_state, staging / saved_state.name)
+        strata_dbt_resource().cli(["parse", "--quiet"], target_path=staging).wait()
+        for produced in sorted(staging.iterdir(), key=lambda path: path.name == "manifest.json"):
+            if produced.is_file():
+                os.replace(produced, target / produced.name)  # the manifest last
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @cache

@@ -135,6 +135,31 @@ def test_only_window_independent_nodes_are_unpartitioned(home):
     assert partitions_def.get_first_partition_key() == START.isoformat()
 
 
+def test_a_manifest_being_prepared_is_never_read_half_written(tmp_path):
+    """dbt writes manifest.json in place; another process that finds it fresh (a second test
+    worker, the UI) must read the old manifest or the whole new one, never a part."""
+    from dagster_dbt import DbtProject
+
+    from orchestration.manifest import parse_project
+
+    project = DbtProject(project_dir=PROJECT_DIR, target_path=tmp_path / "dagster", profiles_dir=PROJECT_DIR)
+    failures: list[Exception] = []
+    parser = threading.Thread(target=lambda: parse_project(project))
+    parser.start()
+    reads = 0
+    while parser.is_alive():
+        if project.manifest_path.exists():
+            try:
+                json.loads(project.manifest_path.read_bytes())
+                reads += 1
+            except ValueError as error:
+                failures.append(error)
+    parser.join()
+    assert not failures, failures[:1]
+    assert json.loads(project.manifest_path.read_bytes())["nodes"]
+    assert not [path.name for path in tmp_path.iterdir() if path.name != "dagster"], "the staging directory is left"
+
+
 def test_window_driven_ids_follow_sources_through_parents():
     from orchestration.translator import window_driven_ids
 
