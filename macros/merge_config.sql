@@ -19,6 +19,11 @@
         'unique_key': unique_key,
         'on_schema_change': 'fail',
     } -%}
+    {%- for condition in [delete_when, also_match, delete_unmatched_when] if condition -%}
+        {%- for name in modules.re.findall('\\{(\\w+)\\}', condition) -%}
+            {%- do strata_bound_placeholder(name) -%}
+        {%- endfor -%}
+    {%- endfor -%}
     {%- set meta = {} -%}
     {%- if date_column -%}
         {%- set predicate = 'DBT_INTERNAL_DEST.' ~ date_column ~ ' >= ' ~ strata_bound_placeholder(since) -%}
@@ -61,7 +66,8 @@
     none scans more of the table than the MERGE did. All run in the model's transaction.
     The default uses DELETE ... USING and UPDATE ... FROM, which Postgres, Snowflake and Redshift
     share with DuckDB (tested on DuckDB only); an adapter without them (BigQuery, Databricks) needs
-    its own <adapter>__strata_merge_sql, a single MERGE, at the price of the count split. -#}
+    its own <adapter>__strata_merge_sql, a single MERGE, at the price of the count split; like this
+    one it must fill the window bounds into the predicates and conditions (strata_fill_bounds). -#}
 {% macro get_incremental_strata_merge_sql(arg_dict) -%}
     {{- return(adapter.dispatch('strata_merge_sql', 'strata')(arg_dict)) -}}
 {%- endmacro %}

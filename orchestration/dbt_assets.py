@@ -94,9 +94,9 @@ def window_label(window: Window | None) -> str:
 
 
 def target_dir(home: Path, window: Window | None) -> Path:
-    """dbt's target/ per kind of invocation: each keeps its own partial-parse cache, and a run of the
-    static lookups alone (always the default vars) never invalidates a windowed run's, nor
-    overwrites its run_results."""
+    """dbt's target/ per kind of invocation: a run of the static lookups alone never overwrites a
+    windowed run's run_results.json, where tools look for the last build. (Both kinds share a
+    saved parse now, orchestration/dbt_entry.py, but each directory keeps its own.)"""
     return home / ("target" if window is not None else "target_static")
 
 

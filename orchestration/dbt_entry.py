@@ -1,6 +1,6 @@
 """`strata-dbt`: the dbt command Strata runs, which keeps dbt's saved parse from one window to the next.
 
-dbt re-parses the whole project (about 2.5 s here, on every run) whenever the command line's
+dbt re-parses the whole project (about 3 s at full scale, on every run) whenever the command line's
 vars differ from those of the saved parse, because a var can change what parsing produces. Strata
 hands every run its window as vars, so each daily run would pay for a full parse. The window
 vars never reach what dbt stores at parse time: the model settings that depend on the window
@@ -13,9 +13,9 @@ pytests/test_dbt_entry.py parses the project under two windows and requires iden
 manifests, so a setting that starts rendering a window var at parse time fails the tests instead
 of leaving a stale date in a later run. The patch is written against dbt-core 1.11 (pinned).
 
-Plain `dbt` keeps working on the same project: its fingerprint includes the window vars, so it
-and strata-dbt never take each other's saved parse for their own; switching from one to the
-other costs one full parse.
+Plain `dbt` keeps working on the same project. Run without vars, it fingerprints what
+strata-dbt does when only the window differs, so the two share a saved parse (safe for the same
+reason); run with window vars, it fingerprints them and re-parses as usual.
 """
 
 from __future__ import annotations

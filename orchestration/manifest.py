@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from orchestration.settings import PROJECT_DIR
 MANIFEST_TARGET = Path("target") / "dagster"
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
 PROJECT_DIRS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+STAGING_PREFIX = ".parse-"
+STAGING_ABANDONED_AFTER_SECONDS = 3600
 
 
 @cache
@@ -80,9 +83,14 @@ def parse_project(project: DbtProject) -> None:
     worker, the UI) could read it half-written while the parse was still writing it. The
     staging directory starts from the saved parse state, so an edit re-parses only what changed.
     """
-    target = Path(project.target_path)
+    # Absolute: dagster-dbt keeps target_path relative to the project, not to this process's cwd.
+    target = Path(project.manifest_path).parent.resolve()
     target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".parse-", dir=target.parent))
+    for abandoned in target.parent.glob(STAGING_PREFIX + "*"):
+        # Left by a parse that was killed; a live one is seconds old.
+        if time.time() - abandoned.stat().st_mtime > STAGING_ABANDONED_AFTER_SECONDS:
+            shutil.rmtree(abandoned, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target.parent))
     try:
         saved_state = target / "partial_parse.msgpack"
         if saved_state.exists():

@@ -135,14 +135,19 @@ def test_only_window_independent_nodes_are_unpartitioned(home):
     assert partitions_def.get_first_partition_key() == START.isoformat()
 
 
-def test_a_manifest_being_prepared_is_never_read_half_written(tmp_path):
+def test_a_manifest_being_prepared_is_never_read_half_written(tmp_path, monkeypatch):
     """dbt writes manifest.json in place; another process that finds it fresh (a second test
     worker, the UI) must read the old manifest or the whole new one, never a part."""
     from dagster_dbt import DbtProject
 
     from orchestration.manifest import parse_project
 
-    project = DbtProject(project_dir=PROJECT_DIR, target_path=tmp_path / "dagster", profiles_dir=PROJECT_DIR)
+    # A target path relative to the project, as Strata's own, from another working directory.
+    target = tmp_path / "dagster"
+    project = DbtProject(
+        project_dir=PROJECT_DIR, target_path=os.path.relpath(target, PROJECT_DIR), profiles_dir=PROJECT_DIR
+    )
+    monkeypatch.chdir(tmp_path)
     failures: list[Exception] = []
     parser = threading.Thread(target=lambda: parse_project(project))
     parser.start()
@@ -156,7 +161,8 @@ def test_a_manifest_being_prepared_is_never_read_half_written(tmp_path):
                 failures.append(error)
     parser.join()
     assert not failures, failures[:1]
-    assert json.loads(project.manifest_path.read_bytes())["nodes"]
+    assert Path(project.manifest_path).resolve() == target / "manifest.json"
+    assert json.loads((target / "manifest.json").read_bytes())["nodes"]
     assert not [path.name for path in tmp_path.iterdir() if path.name != "dagster"], "the staging directory is left"
 
 
