@@ -47,6 +47,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from orchestration.dbt_invoke import dbt_environment
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RATIO_TARGET = 1.15
@@ -89,15 +91,7 @@ def prepared_partial_parse() -> Path:
 
 
 def dbt_env(home: Path) -> dict[str, str]:
-    target = home / "target"
-    return {
-        **os.environ,
-        "STRATA_HOME": str(home),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(target),
-        "DBT_PROFILES_DIR": str(PROJECT_DIR),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    return {**os.environ, **dbt_environment(home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 def direct_dbt(home: Path, partial_parse: Path, log: Path) -> tuple[float, float]:

@@ -93,7 +93,7 @@
     {%- elif name == 'session_days_rebuilt_from' -%}
         {{- return("cast('" ~ strata_session_days_rebuilt_from() ~ "' as date)") -}}
     {%- endif -%}
-    {{- exceptions.raise_compiler_error("unknown window bound '" ~ name ~ "'; known: " ~ strata_bound_names() | join(', ')) -}}
+    {{- return(strata_bound_placeholder(name)) -}}  {#- fails: the name is unknown -#}
 {%- endmacro %}
 
 {% macro strata_bound_names() -%}

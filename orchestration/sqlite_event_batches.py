@@ -57,7 +57,6 @@ class BatchConnections:
         self.storage = storage
         self.stack = stack
         self.connections: dict[str, Connection] = {}
-        self.tables: dict[str, bool] = {}
 
     def connection(self, shard: str) -> Connection:
         if shard not in self.connections:
@@ -117,18 +116,19 @@ def connect(storage: SqliteEventLogStorage, shard: str) -> Iterator[Connection]:
         yield connection
 
 
+def pooled_engine(storage: SqliteEventLogStorage, shard: str) -> Engine | None:
+    """The shard's engine if this process has made one (engine_for_shard), else None."""
+    owner, engines = storage.__dict__.get("_strata_engines", (None, {}))
+    return engines.get(shard) if owner == os.getpid() else None
+
+
 def has_table(storage: SqliteEventLogStorage, table_name: str) -> bool:
     """Dagster asks before every stored asset or check event, through a new engine each time.
 
     A table of the index database stays there while that database does, so a "yes" is kept with
     the index's pooled engine, which is replaced when Dagster forgets the database (wipe,
-    upgrade). A "no" is asked again (a migration may add the table), except within a batch,
-    which keeps every answer for its own duration."""
-    batch = current_batch(storage)
-    if batch is not None and table_name in batch.tables:
-        return batch.tables[table_name]
-    _, engines = storage.__dict__.get("_strata_engines", (None, {}))
-    index_engine = engines.get(INDEX_SHARD_NAME)
+    upgrade). A "no" is asked again: a migration may add the table."""
+    index_engine = pooled_engine(storage, INDEX_SHARD_NAME)
     kept_for, present = storage.__dict__.get("_strata_tables_present", (None, set()))
     if index_engine is not None and kept_for is index_engine and table_name in present:
         return True
@@ -138,8 +138,6 @@ def has_table(storage: SqliteEventLogStorage, table_name: str) -> bool:
             present = set()
             storage.__dict__["_strata_tables_present"] = (index_engine, present)
         present.add(table_name)
-    if batch is not None:
-        batch.tables[table_name] = found
     return found
 
 
