@@ -9,9 +9,10 @@ strata_bound), and model bodies are rendered again at run time anyway. This entr
 those vars out of the fingerprint dbt compares before reusing its saved parse; any other var,
 the profile, the target or a changed file still forces a re-parse, as in dbt.
 
-pytests/test_dbt_entry.py parses the project under two windows and requires identical
-manifests, so a setting that starts rendering a window var at parse time fails the tests instead
-of leaving a stale date in a later run. The patch is written against dbt-core 1.11 (pinned).
+pytests/test_dbt_entry.py parses the project under two windows and without vars and requires
+identical manifests, so a setting that starts rendering a window var at parse time fails the
+tests instead of leaving a stale date in a later run. The patch is written against dbt-core 1.11
+(pinned).
 
 Plain `dbt` keeps working on the same project. Run without vars, it fingerprints what
 strata-dbt does when only the window differs, so the two share a saved parse (safe for the same
