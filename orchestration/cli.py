@@ -263,5 +263,13 @@ def ci(state_dir: Path, project_dir: Path | None) -> None:
         sys.exit(result.returncode)
 
 
+def run() -> None:
+    """The `strata` console script: the commands above, without Python's teardown at exit
+    (orchestration/process_exit.py)."""
+    from orchestration.process_exit import run_then_exit
+
+    run_then_exit(main)
+
+
 if __name__ == "__main__":
-    main()
+    run()

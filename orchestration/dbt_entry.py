@@ -22,9 +22,10 @@ reason); run with window vars, it fingerprints them and re-parses as usual.
 from __future__ import annotations
 
 import functools
-import sys
 
 from dbt.parser.manifest import ManifestLoader
+
+from orchestration.process_exit import run_then_exit
 
 # Vars that only choose a run's data (its window and the landing batches it skips).
 WINDOW_VARS = frozenset({"window_start", "window_end", "excluded_batches"})
@@ -54,7 +55,7 @@ def main() -> None:
     install()
     from dbt.cli.main import cli
 
-    sys.exit(cli())
+    run_then_exit(cli)
 
 
 if __name__ == "__main__":

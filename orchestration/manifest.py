@@ -15,10 +15,12 @@ import shutil
 import tempfile
 import time
 from functools import cache
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DbtCliResource, DbtProject
+from packaging.version import Version
 
 from orchestration.dbt_invoke import dbt_executable
 from orchestration.settings import PROJECT_DIR
@@ -59,16 +61,24 @@ def prepared_manifest_path() -> Path:
 
 
 class StrataDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource without the in-process dbt adapter it sets up before every command.
+    """dagster-dbt's resource without two things it does in the orchestrating process before every
+    dbt command, each costing about 1 s before dbt starts.
 
-    That adapter (a second load of the profile, project and dbt-duckdb in the orchestrating process,
-    about 1 s before dbt starts) serves only `fetch_row_counts()` and `fetch_column_metadata()`,
-    which query the warehouse after each model. Strata takes row counts from dbt's own events
-    (docs/row-counts.md) and calls neither; without an adapter they would add no metadata.
+    - The in-process dbt adapter (a second load of the profile, project and dbt-duckdb) serves only
+      `fetch_row_counts()` and `fetch_column_metadata()`, which query the warehouse after each
+      model. Strata takes row counts from dbt's own events (docs/row-counts.md) and calls neither;
+      without an adapter they would add no metadata.
+    - `dbt --version` in a subprocess (a whole dbt start-up) tells dagster-dbt which dbt it drives.
+      The executable is always strata-dbt from this environment (`dbt_executable()`), which runs
+      the dbt-core installed beside this Python, so the installed version is the answer.
     """
 
     def _initialize_dbt_core_adapter(self, args):
         return None
+
+    @property
+    def _cli_version(self) -> Version:
+        return Version(installed_version("dbt-core"))
 
 
 def strata_dbt_resource() -> DbtCliResource:

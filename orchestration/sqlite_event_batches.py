@@ -17,6 +17,9 @@ database keeps one engine with a small connection pool instead of a new engine a
 connection per use: opening the connection and compiling the statements were most of the cost
 of a single event. SQLAlchemy pools SQLite files this way by default; Dagster asks for none.
 
+The planned check events of a range run are stored with their event serialized once per event
+instead of once per partition (`store_check_planned`).
+
 Only the local SQLite instance sets DAGSTER_EVENT_BATCH_SIZE (orchestration/dagster_home.py; `strata ui`
 passes it on to its runs). Production's Postgres storage pools its connections and has its own
 batch write, which Strata leaves off: nothing here changes how it stores events.
@@ -31,11 +34,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
 from dagster import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
+from dagster._serdes import serialize_value
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
@@ -141,6 +147,30 @@ def has_table(storage: SqliteEventLogStorage, table_name: str) -> bool:
     return found
 
 
+def store_check_planned(storage: SqliteEventLogStorage, event: EventLogEntry, event_id: int | None) -> None:
+    """Dagster's `_store_asset_check_evaluation_planned`, with the event serialized once.
+
+    Dagster writes one execution row per partition of a planned check, and serializes the whole
+    event again for each row: the 308 planned checks of a 30-day run were 9,240 serializations,
+    over a second before the run started. The rows are the same, each holding the same serialized
+    event, written with one executemany instead of a multi-row VALUES compiled per event."""
+    planned = event.get_dagster_event().event_specific_data
+    partition_keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+    row = {
+        "asset_key": planned.asset_key.to_string(),
+        "check_name": planned.check_name,
+        "run_id": event.run_id,
+        "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+        "evaluation_event": serialize_value(event),
+        "evaluation_event_timestamp": storage._event_insert_timestamp(event),
+        "evaluation_event_storage_id": event_id,
+    }
+    rows = [{**row, "partition": key} for key in partition_keys]
+    if rows:  # an empty list would make SQLAlchemy insert one row of defaults
+        with storage.index_connection() as connection:
+            connection.execute(AssetCheckExecutionsTable.insert(), rows)
+
+
 def store_event_batch(storage: SqliteEventLogStorage, events: Sequence[EventLogEntry]) -> None:
     # The storage's lock is held for the whole batch, as Dagster holds it for each connection.
     with storage._db_lock, ExitStack() as stack:
@@ -161,4 +191,5 @@ def batch_sqlite_event_writes() -> None:
         SqliteEventLogStorage._connect = connect
         SqliteEventLogStorage.has_table = has_table
         SqliteEventLogStorage.store_event_batch = store_event_batch
+        SqliteEventLogStorage._store_asset_check_evaluation_planned = store_check_planned
         batch_sqlite_event_writes.installed = True

@@ -166,6 +166,21 @@ def test_a_manifest_being_prepared_is_never_read_half_written(tmp_path, monkeypa
     assert not [path.name for path in tmp_path.iterdir() if path.name != "dagster"], "the staging directory is left"
 
 
+def test_a_dbt_command_starts_without_a_dbt_process_to_ask_the_version(monkeypatch):
+    """dagster-dbt runs `dbt --version` before every command, a whole dbt start-up (about 1 s);
+    Strata's dbt is the dbt-core installed beside it, whose version the resource reads instead."""
+    import dagster_dbt.core.resource
+    from dbt.version import __version__ as installed_dbt
+
+    from orchestration.manifest import strata_dbt_resource
+
+    def no_process(command, *args, **kwargs):
+        raise AssertionError(f"started {command}")
+
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_process)
+    assert str(strata_dbt_resource()._cli_version) == installed_dbt
+
+
 def test_window_driven_ids_follow_sources_through_parents():
     from orchestration.translator import window_driven_ids
 
@@ -561,6 +576,43 @@ def test_a_range_run_stores_the_same_events_in_batches_as_one_at_a_time(tmp_path
     assert stored["1000"]["run's events by type"][DagsterEventType.ASSET_MATERIALIZATION] == 15
     assert stored["1000"]["run's events by type"][DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED] == 3
     assert any("FAILED" in status for status, *_ in stored["1000"]["modeled/table_1"][5])
+
+
+def test_a_planned_check_of_a_range_stores_the_rows_dagster_stores(tmp_path):
+    """Strata's write of a planned check (one serialization per event, not per partition) against
+    Dagster's own, on a real range run's planned event: the same asset_check_executions rows."""
+    import sqlalchemy as sa
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    from orchestration.dagster_home import instance_for
+
+    instance, run_id, _ = range_run_of_three_tables(tmp_path / "run")
+    planned = [
+        record
+        for record in instance.get_records_for_run(run_id, limit=10_000).records
+        if record.event_log_entry.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+    ]
+    assert len(planned) == 3
+    rows = {}
+    for writer in ("dagster", "strata"):
+        storage = instance_for(tmp_path / writer).event_log_storage
+        for record in planned:
+            if writer == "dagster":
+                SqlEventLogStorage._store_asset_check_evaluation_planned(
+                    storage, record.event_log_entry, record.storage_id
+                )
+            else:
+                storage._store_asset_check_evaluation_planned(record.event_log_entry, record.storage_id)
+        with storage.index_connection() as connection:
+            table = connection.execute(sa.select(AssetCheckExecutionsTable).order_by("id")).mappings().all()
+        # The row id and the database's own insert time differ by construction.
+        rows[writer] = [
+            {name: value for name, value in row.items() if name not in ("id", "create_timestamp")} for row in table
+        ]
+    assert rows["strata"] == rows["dagster"]
+    assert len(rows["strata"]) == 3 * len(RANGE_PARTITIONS)
+    assert sorted({row["partition"] for row in rows["strata"]}) == RANGE_PARTITIONS
 
 
 def test_a_batch_that_fails_halfway_leaves_no_event_twice(tmp_path, monkeypatch):
