@@ -16,7 +16,7 @@
             where listed.entity = '{{ entity }}'
                 and kept.{{ key }} = listed.record_id
                 and kept.row_hash = listed.row_hash
-                and kept.{{ business_date }} >= cast('{{ strata_lookback_start() }}' as date)
+                and kept.{{ business_date }} >= {{ strata_bound('lookback_start') }}
                 and {{ strata_in_window('kept.source_batch_date') }}
             {{ 'union all' if not loop.last }}
             {%- endfor %}

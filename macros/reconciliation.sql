@@ -11,7 +11,7 @@
     model, raw_model, checked_model, rejects_model, key_column, business_date_column
 ) %}
 {%- set in_window -%}
-    >= cast('{{ strata_window_start() }}' as date) and {batch} < cast('{{ strata_window_end() }}' as date)
+    >= {{ strata_bound('window_start') }} and {batch} < {{ strata_bound('window_end') }}
 {%- endset -%}
 with
 

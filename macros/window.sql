@@ -44,8 +44,8 @@
     lookback after their business date. A full refresh takes every row. -#}
 {% macro strata_in_window(batch_date_column, business_date_column=none) -%}
     {%- if is_incremental() -%}
-        {{ batch_date_column }} >= cast('{{ strata_window_start() }}' as date)
-        and {{ batch_date_column }} < cast('{{ strata_window_end() }}' as date)
+        {{ batch_date_column }} >= {{ strata_bound('window_start') }}
+        and {{ batch_date_column }} < {{ strata_bound('window_end') }}
         {%- if business_date_column %}
         and {{ business_date_column }} >= {{ dbt.dateadd('day', -strata_lookback_days(), batch_date_column) }}
         {%- endif %}
@@ -62,7 +62,7 @@
     rebuilds everything. -#}
 {% macro strata_rebuilt(business_date_column) -%}
     {%- if is_incremental() -%}
-        {{ business_date_column }} >= cast('{{ strata_lookback_start() }}' as date)
+        {{ business_date_column }} >= {{ strata_bound('lookback_start') }}
     {%- else -%}
         true
     {%- endif -%}
@@ -74,9 +74,10 @@
     {{- return(condition if is_incremental() else otherwise) -}}
 {%- endmacro %}
 
-{#- The run's bounds by name, as SQL literals, for the settings dbt stores when it parses the
-    project (a merged model's incremental_predicates and merge conditions, its tests' scope).
-    Those settings name a bound as {name} and strata_fill_bounds() writes the literal in when the
+{#- The run's bounds by name, as SQL literals of their type: what model bodies compare with, and
+    what fills in the settings dbt stores when it parses the project (a merged model's
+    incremental_predicates and merge conditions, its tests' scope). Those settings name a bound
+    as {name} and strata_fill_bounds() writes the literal in when the
     model or test runs, so the stored settings are the same for every window and a run of a new
     window keeps dbt's saved parse (orchestration/dbt_entry.py). A date from a var spliced into a
     setting at parse time would instead be the date of whatever window dbt last parsed.

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from functools import cache
+from functools import cache, cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
@@ -76,7 +76,7 @@ class StrataDbtCliResource(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args):
         return None
 
-    @property
+    @cached_property
     def _cli_version(self) -> Version:
         return Version(installed_version("dbt-core"))
 

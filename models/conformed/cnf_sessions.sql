@@ -19,13 +19,13 @@ rebuild_starts as (
     select
         visitors.anonymous_id,
         least(
-            coalesce(min(stored.session_started_at), cast('{{ strata_session_rebuild_start() }}' as timestamp)),
-            cast('{{ strata_session_rebuild_start() }}' as timestamp)
+            coalesce(min(stored.session_started_at), {{ strata_bound('session_rebuild_start') }}),
+            {{ strata_bound('session_rebuild_start') }}
         ) as rebuild_from
     from visitors
     left join {{ this }} as stored
         on visitors.anonymous_id = stored.anonymous_id
-        and stored.session_ended_at >= cast('{{ strata_session_rebuild_start() }}' as timestamp)
+        and stored.session_ended_at >= {{ strata_bound('session_rebuild_start') }}
     group by visitors.anonymous_id
 ),
 {%- endif %}

@@ -14,7 +14,7 @@ with
 sessions as (
     select * from {{ ref('fct_sessions') }}
     {%- if is_incremental() %}
-    where session_date >= cast('{{ strata_session_days_rebuilt_from() }}' as date)
+    where session_date >= {{ strata_bound('session_days_rebuilt_from') }}
     {%- endif %}
 ),
 
