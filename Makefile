@@ -46,10 +46,11 @@ lint: $(BIN)/strata
 	STRATA_HOME=$(LINT_HOME) $(BIN)/sqlfluff lint --disable-progress-bar models tests
 
 # Every model built empty (no landing data) in a fresh scratch home, so the catalog lists each
-# model's real columns and types for the conventions check.
+# model's real columns and types for the conventions check. The dbt unit tests run here, before
+# the model each one tests: Strata's scheduled and `strata build` runs leave them out.
 conventions: $(BIN)/strata
 	rm -rf $(CONVENTIONS_HOME)
-	$(CONVENTIONS_DBT) build --quiet --resource-type seed --resource-type model
+	$(CONVENTIONS_DBT) build --quiet --resource-type seed --resource-type model --resource-type unit_test
 	$(CONVENTIONS_DBT) docs generate --quiet --no-compile
 	$(BIN)/python -m orchestration.conventions $(CONVENTIONS_HOME)/target --catalog
 

@@ -43,10 +43,10 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
 from dagster_dbt import asset_utils as dagster_dbt_asset_utils
 
 from orchestration.build import FULL_WINDOW_TAG, check_landing
-from orchestration.dbt_invoke import Window
+from orchestration.dbt_invoke import UNIT_TESTS_LEFT_TO_CI, Window
 from orchestration.manifest import strata_dbt_project
 from orchestration.materialization_metadata import node_metadata
-from orchestration.observability.artifacts import import_parser_in_background
+from orchestration.observability.artifacts import import_models_in_background
 from orchestration.observability.store import record_invocation
 from orchestration.partitions import window_for
 from orchestration.settings import strata_home
@@ -118,7 +118,7 @@ def run_dbt_build(
         dbt_vars = window.dbt_vars()
         if corrupt:
             dbt_vars["excluded_batches"] = sorted(corrupt)
-    args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+    args = ["build", *UNIT_TESTS_LEFT_TO_CI, *(["--full-refresh"] if config.full_refresh else [])]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     label = window_label(window)
@@ -132,7 +132,7 @@ def run_dbt_build(
         (target_dir(home, window) / "run_results.json").unlink(missing_ok=True)
         started = time.monotonic()
         invocation = dbt.cli(args, context=context, target_path=target_dir(home, window), raise_on_error=False)
-        import_parser_in_background()
+        import_models_in_background()
         every_batch_loaded = not corrupt and not incomplete
         for event in asset_events_with_row_counts(context, invocation, window, every_batch_loaded):
             yield event

@@ -81,6 +81,12 @@ def test_build_passes_every_dbt_test_and_prints_a_per_layer_summary(built_home):
     for layer, (models, rows, _seconds) in summary.items():
         assert int(models) > 0, layer
         assert int(rows.replace(",", "")) > 0, layer
+    # The data tests ran; the unit tests are left to `make check`.
+    kinds = collections.Counter(
+        result["unique_id"].split(".")[0]
+        for result in json.loads((home / "target" / "run_results.json").read_text())["results"]
+    )
+    assert kinds["test"] > 100 and kinds["unit_test"] == 0, kinds
 
 
 def test_schemas_are_named_after_the_layers(built_home):
@@ -190,6 +196,49 @@ def test_reconciliation_test_fails_when_conformed_loses_a_row(built_home, tmp_pa
     assert "Failure in test reconciles_with_raw_cnf_orders" in (tmp_path / "logs" / "dbt.log").read_text()
     [compiled] = (tmp_path / "target" / "compiled").rglob("reconciles_with_raw_cnf_orders_*.sql")
     assert ("window_checked" in compiled.read_text()) == windowed, "the wrong form of the test ran"
+
+
+def test_strata_test_materialization_is_dbts_own_but_for_the_transaction():
+    """macros/test_materialization.sql copies dbt's; an upgraded dbt whose original differs must
+    fail here until the copy follows it."""
+    import dbt.include.global_project
+
+    original = (
+        Path(dbt.include.global_project.__file__).parent / "macros" / "materializations" / "tests" / "test.sql"
+    ).read_text()
+    copy = (Path(__file__).parents[1] / "macros" / "test_materialization.sql").read_text()
+    body = copy[copy.index("-#}\n") + len("-#}\n") :]
+    changed = "{% call statement('main', fetch_result=True, auto_begin=False) -%}"
+    assert body.count(changed) == 1
+    assert body.replace(changed, "{% call statement('main', fetch_result=True) -%}") == original
+
+
+def test_a_data_test_reads_outside_a_transaction_and_still_fails(built_home, tmp_path, monkeypatch):
+    import shutil
+
+    import duckdb
+
+    from orchestration.dbt_invoke import invoke_dbt
+
+    home, _ = built_home
+    copy_landing(home, tmp_path)
+    shutil.copy(home / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        connection.execute(
+            "update conformed.cnf_orders set order_status = 'lost'"
+            " where order_id = (select min(order_id) from conformed.cnf_orders)"
+        )
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # dbt.log names each statement at debug only
+    outcome = invoke_dbt(["test", "--select", "cnf_orders,test_name:accepted_values"], home=tmp_path)
+
+    assert not outcome.success
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    assert "Failure in test accepted_values_cnf_orders_order_status" in log
+    statements = [line for line in log.splitlines() if "On test.strata.accepted_values_cnf_orders_order_status" in line]
+    assert any(": /*" in line for line in statements), "the test's own statements are not in dbt.log"
+    assert not any(line.rstrip().endswith(": BEGIN") for line in statements), (
+        "a read-only data test opened a transaction"
+    )
 
 
 def test_fct_order_items_carry_price_and_summed_supply_cost(built_home):

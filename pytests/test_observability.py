@@ -210,6 +210,18 @@ def test_a_v5_file_with_a_status_v5_did_not_have_is_refused(built, real_run_resu
         parse_target_dir(target)
 
 
+def test_a_later_schema_version_is_read_as_the_latest_and_an_older_one_is_refused(built, real_run_results, tmp_path):
+    later = copy.deepcopy(real_run_results)
+    later["metadata"]["dbt_schema_version"] = "https://schemas.getdbt.com/dbt/run-results/v9.json"
+    record = parse_target_dir(write_target(tmp_path / "later", built, later))
+    assert record.nodes == parse_target_dir(write_target(tmp_path / "real", built, real_run_results)).nodes
+
+    older = copy.deepcopy(real_run_results)
+    older["metadata"]["dbt_schema_version"] = "https://schemas.getdbt.com/dbt/run-results/v4.json"
+    with pytest.raises(ArtifactError, match=r"run_results.json: unsupported run-results schema .*v4.json: .*v5, v6"):
+        parse_target_dir(write_target(tmp_path / "older", built, older))
+
+
 def test_a_field_added_by_a_later_dbt_is_ignored(built, real_run_results, tmp_path):
     edited = copy.deepcopy(real_run_results)
     edited["metadata"]["a_field_from_dbt_1_12"] = "x"

@@ -139,10 +139,14 @@ def one_day_raw_build(tmp_path_factory):
         home, "generate", "--start", START.isoformat(), "--days", "3", "--orders-per-day", "150", "--no-progress"
     )
     assert generated.returncode == 0, generated.output
-    built = run_strata(home, "build", "--start", START.isoformat(), "--end", "2024-01-04")
+    # dbt.log holds every statement at debug only (test_the_build_runs_no_count_over_a_built_relation).
+    debug_log = {"DBT_LOG_LEVEL_FILE": "debug"}
+    built = run_strata(home, "build", "--start", START.isoformat(), "--end", "2024-01-04", env=debug_log)
     assert built.returncode == 0, built.output[-3000:]
     day = START + dt.timedelta(days=1)
-    rebuilt = run_strata(home, "build", "--select", "raw", "--start", day.isoformat(), "--end", "2024-01-03")
+    rebuilt = run_strata(
+        home, "build", "--select", "raw", "--start", day.isoformat(), "--end", "2024-01-03", env=debug_log
+    )
     assert rebuilt.returncode == 0, rebuilt.output[-3000:]
     return home, day
 
