@@ -2,9 +2,10 @@
 
 Built on dbt-artifacts-parser's models, which validate each artifact against the JSON schema of
 its `dbt_schema_version`: run_results v5/v6 and manifest v12, what dbt 1.8 to 1.11 write. A newer
-version is read as the latest known one; an older one is refused. Row counts come from each result's `adapter_response`
-(`rows_affected`, `rows_inserted`, `rows_updated`, `rows_deleted`, `rows_total`): absent, null or
-negative counts are None, never 0 or -1, because "unknown" and "nothing changed" must stay apart.
+version is read as the latest known one; an older one is refused. Row counts come from each
+result's `adapter_response` (`rows_affected`, `rows_inserted`, `rows_updated`, `rows_deleted`,
+`rows_total`): absent, null or negative counts are None, never 0 or -1, because "unknown" and
+"nothing changed" must stay apart.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ COUNT_KEYS = ("rows_affected", "rows_inserted", "rows_updated", "rows_deleted", 
 # dbt_project.yml's names for the half-open window of landing batch dates a run loads.
 WINDOW_START_VAR = "window_start"
 WINDOW_END_VAR = "window_end"
-# The models of the schema versions Strata reads, by artifact and version, the latest last. Only
+# The models of the schema versions Strata reads, by artifact and version number. Only
 # these are imported: dbt-artifacts-parser's own entry point imports every version of every
 # artifact, 0.74 s of CPU that each build paid while dbt ran beside it; these take 0.26 s.
 SCHEMA_MODELS = {
