@@ -14,6 +14,8 @@ identical manifests, so a setting that starts rendering a window var at parse ti
 tests instead of leaving a stale date in a later run. The patch is written against dbt-core 1.11
 (pinned).
 
+`install` also makes dbt's log events cheap (orchestration/dbt_events.py), a change of its own.
+
 Plain `dbt` keeps working on the same project. Run without vars, it fingerprints what
 strata-dbt does when only the window differs, so the two share a saved parse (safe for the same
 reason); run with window vars, it fingerprints them and re-parses as usual.
@@ -25,6 +27,7 @@ import functools
 
 from dbt.parser.manifest import ManifestLoader
 
+from orchestration import dbt_events
 from orchestration.process_exit import run_then_exit
 
 # Vars that only choose a run's data (its window and the landing batches it skips).
@@ -47,6 +50,7 @@ def _without_window_vars(build_manifest_state_check):
 
 
 def install() -> None:
+    dbt_events.install()
     if not getattr(ManifestLoader.build_manifest_state_check, "strata_window_vars_ignored", False):
         ManifestLoader.build_manifest_state_check = _without_window_vars(ManifestLoader.build_manifest_state_check)
 
