@@ -168,7 +168,7 @@ class DbtFigures:
     parse: float | None = None  # dbt.log: "Running with dbt" to "Found N models"
     full_parse: bool | None = None  # dbt re-parsed the whole project
     # dbt.log resource report: the dbt command, after its imports. The report is a debug line; with
-    # dbt.log at info (the project's default) it is dbt.log's first line to its last.
+    # dbt.log at info (the project's default) it is "Running with dbt=" to dbt.log's last line.
     dbt_wall: float | None = None
     by_group: dict[str, float] = field(default_factory=dict)  # node seconds by layer / tests / hooks
     nodes: list[tuple[float, str]] = field(default_factory=list)  # (seconds, node), slowest first

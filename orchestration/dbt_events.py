@@ -15,43 +15,38 @@ node phase, which is GIL-bound, so this is wall time):
 
 The constructor and ParseDict agree on every well-typed dictionary: nested messages and Struct
 fields given as dicts, None as unset, enum strings. Where the constructor refuses a value (a
-timestamp or int64 given as a string, a float for an int, an unknown field), dbt's own ParseDict
-path runs instead, unchanged, with its warning. They differ only on dictionaries that ParseDict
-refuses and the constructor coerces (a bool for an int, a string for a list): dbt then logs a
-warning and an empty event where this logs the coerced one. Those are dbt bugs, which dbt's own
-test suite raises on. A line below its logger's level is now never formatted, so a failure to
-serialize it (which dbt reports as a warning) is not reported either; nothing else changes.
+timestamp or int64 given as a string, a float for an int, an unknown field, an out-of-range
+int), dbt's own ParseDict path runs instead, unchanged, with its warning.
 
-pytests/test_dbt_events.py runs a real dbt build with every event also built dbt's way and
-requires the two to be identical, so a dbt upgrade that changes either function, or passes a
-value the two treat differently, fails the tests. Written against dbt-common 1.x (dbt-core 1.11,
-pinned).
+They differ only on values that ParseDict refuses and the constructor coerces: a bool for an int
+or an int for a bool, a string for a list, bytes for a string, a datetime for a timestamp, a
+message object for a message field. dbt would then log a warning and an empty event; this logs
+the coerced event and no warning, so a run with `--warn-error` under dbt's
+`require_warn_or_error_handling` no longer fails on that warning. Those inputs are dbt bugs,
+which dbt's own test suite raises on. Likewise a line below its logger's level is never
+formatted, so a failure to serialize it (a warning in dbt) is not reported either. Nothing else
+changes.
+
+pytests/test_dbt_events.py runs a real dbt build with every event and envelope also built dbt's
+way and requires the two to be identical, and compares the lines dbt's loggers write at each
+level with and without the change; a dbt upgrade that changes these functions, or passes a value
+the two paths treat differently, fails it. Written against dbt-core 1.11.x and the dbt-common it
+allows.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 from datetime import UTC, datetime
 
-from dbt_common import invocation
 from dbt_common.events import base_types, event_manager
-from dbt_common.events import functions as event_functions
-from dbt_common.events.logger import _is_print_event, _Logger
+from dbt_common.events.logger import _is_print_event, _log_level_map, _Logger
 
 # What the constructors raise for a value they do not take; ParseDict then decides, as in dbt.
-REFUSED = (TypeError, ValueError, AttributeError)
+CONSTRUCTOR_REFUSALS = (TypeError, ValueError, AttributeError)
 
-# The logging level at which dbt's send_to_logger emits each event level. PrintEvent goes out at
-# error whatever its level (so that --quiet still prints it), and an unknown level makes dbt raise:
-# neither is skipped.
-PYTHON_LEVELS = {
-    "test": logging.DEBUG,
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-}
+# Marks each installed function, so that installing twice never wraps one twice.
+MARKER = "strata_cheap_events"
 
 
 def constructed_event_init(parse_dict_init):
@@ -67,59 +62,61 @@ def constructed_event_init(parse_dict_init):
                 fields[name] = str(fields[name])
         try:
             message = getattr(self.PROTO_TYPES_MODULE, type(self).__name__)(**fields)
-        except REFUSED:
+        except CONSTRUCTOR_REFUSALS:
             parse_dict_init(self, **kwargs)
             return
         self.pb_msg = message
 
-    init.strata_constructs_events = True
+    setattr(init, MARKER, True)
     return init
 
 
 def constructed_envelope(parse_dict_envelope):
     @functools.wraps(parse_dict_envelope)
     def envelope(event, level=None):
-        envelope_class = getattr(event.PROTO_TYPES_MODULE, f"{type(event).__name__}Msg")
-        # dbt stamps the envelope through an RFC 3339 string with microseconds: the same instant.
-        now = datetime.now(UTC).replace(tzinfo=None)
-        message = envelope_class()
+        message = getattr(event.PROTO_TYPES_MODULE, f"{type(event).__name__}Msg")()
         info = message.info
         try:
             info.level = level.value if level else event.level_tag().value
             info.msg = event.message()
-            info.invocation_id = invocation.get_invocation_id()
-            info.extra.update(event_functions.get_metadata_vars())
-            info.ts.FromDatetime(now)
+            info.invocation_id = base_types.get_invocation_id()
+            info.extra.update(base_types.get_global_metadata_vars())
+            # dbt stamps the envelope at this point, through an RFC 3339 string with microseconds.
+            info.ts.FromDatetime(datetime.now(UTC).replace(tzinfo=None))
             info.pid = base_types.get_pid()
             info.thread = base_types.get_thread_name()
             info.code = event.code()
             info.name = type(event).__name__
-        except REFUSED:
+        except CONSTRUCTOR_REFUSALS:
             return parse_dict_envelope(event, level=level)
         message.data.CopyFrom(event.pb_msg)
         return message
 
-    envelope.strata_constructs_events = True
+    setattr(envelope, MARKER, True)
     return envelope
 
 
-def write_line_if_kept(write_line):
+def write_line_if_enabled(write_line):
     @functools.wraps(write_line)
-    def write_if_kept(self, msg) -> None:
-        python_level = None if _is_print_event(msg) else PYTHON_LEVELS.get(msg.info.level)
+    def write_if_enabled(self, msg) -> None:
+        # dbt's send_to_logger emits each event level at the Python level of dbt's own level map.
+        # PrintEvent goes out at error whatever its level (--quiet still prints it), and an
+        # unknown level makes dbt raise: neither is skipped.
+        python_level = None if _is_print_event(msg) else _log_level_map.get(msg.info.level)
         python_logger = self._python_logger
         if python_level is not None and python_logger is not None and not python_logger.isEnabledFor(python_level):
             return
         write_line(self, msg)
 
-    write_if_kept.strata_constructs_events = True
-    return write_if_kept
+    setattr(write_if_enabled, MARKER, True)
+    return write_if_enabled
 
 
 def install() -> None:
-    if getattr(base_types.BaseEvent.__init__, "strata_constructs_events", False):
-        return
-    base_types.BaseEvent.__init__ = constructed_event_init(base_types.BaseEvent.__init__)
+    if not getattr(base_types.BaseEvent.__init__, MARKER, False):
+        base_types.BaseEvent.__init__ = constructed_event_init(base_types.BaseEvent.__init__)
     # The event manager imported the function by name: that is the reference it calls.
-    event_manager.msg_from_base_event = constructed_envelope(event_manager.msg_from_base_event)
-    _Logger.write_line = write_line_if_kept(_Logger.write_line)
+    if not getattr(event_manager.msg_from_base_event, MARKER, False):
+        event_manager.msg_from_base_event = constructed_envelope(event_manager.msg_from_base_event)
+    if not getattr(_Logger.write_line, MARKER, False):
+        _Logger.write_line = write_line_if_enabled(_Logger.write_line)

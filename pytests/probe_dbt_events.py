@@ -32,7 +32,7 @@ def constructor_refuses(event, kwargs) -> bool:
     fields = {name: str(value) if name in ("msg", "base_msg") else value for name, value in kwargs.items()}
     try:
         getattr(event.PROTO_TYPES_MODULE, type(event).__name__)(**fields)
-    except dbt_events.REFUSED:
+    except dbt_events.CONSTRUCTOR_REFUSALS:
         return True
     return False
 

@@ -16,7 +16,7 @@ from dbt_common.events.base_types import EventLevel, msg_from_base_event
 from dbt_common.events.logger import LineFormat, LoggerConfig, _JsonLogger, _Logger, _TextLogger
 from dbt_common.events.types import Note, PrintEvent
 
-from orchestration.dbt_events import write_line_if_kept
+from orchestration.dbt_events import write_line_if_enabled
 from orchestration.dbt_invoke import dbt_environment
 from orchestration.settings import PROJECT_DIR
 from pytests.conftest import run_strata
@@ -58,7 +58,7 @@ def test_every_event_of_a_real_build_is_the_event_dbt_would_build(tmp_path):
     assert {"NodeFinished", "SQLQuery", "SQLQueryStatus", "LogTestResult", "LogModelResult"} <= set(report["names"])
 
 
-class _ProbeLogger:
+class _CountingLogger:
     """A dbt logger that counts the lines it formats."""
 
     formatted = 0
@@ -68,7 +68,21 @@ class _ProbeLogger:
         return super().create_line(msg)
 
 
-def test_a_line_below_its_loggers_level_is_never_formatted_and_the_others_are_written_as_before():
+def written_lines(logger_base, line_format, level, write_line, messages) -> tuple[str, int]:
+    """What a dbt logger at `level` writes of `messages`, and how many lines it formatted."""
+    name = f"strata_counting_{logger_base.__name__}_{level.value}"
+    logger_class = type("CountingLogger", (_CountingLogger, logger_base), {"write_line": write_line})
+    stream = io.StringIO()
+    logger = logger_class(LoggerConfig(name=name, line_format=line_format, level=level, output_stream=stream))
+    try:
+        for message in messages:
+            logger.write_line(message)
+    finally:
+        logging.getLogger(name).handlers.clear()
+    return stream.getvalue(), logger.formatted
+
+
+def test_each_logger_writes_the_lines_it_wrote_before_and_formats_only_those():
     messages = [
         msg_from_base_event(Note(msg="a debug note"), level=EventLevel.DEBUG),
         msg_from_base_event(Note(msg="an info note"), level=EventLevel.INFO),
@@ -76,24 +90,20 @@ def test_a_line_below_its_loggers_level_is_never_formatted_and_the_others_are_wr
         # PrintEvent goes out at error level whatever the logger's level (dbt's --quiet).
         msg_from_base_event(PrintEvent(msg="printed"), level=EventLevel.DEBUG),
     ]
+    # Logger level -> the messages it writes (quiet is error: PrintEvent alone).
+    expected = {
+        EventLevel.DEBUG: ["a debug note", "an info note", "a warning", "printed"],
+        EventLevel.INFO: ["an info note", "a warning", "printed"],
+        EventLevel.ERROR: ["printed"],
+    }
     for line_format, base in ((LineFormat.Json, _JsonLogger), (LineFormat.DebugText, _TextLogger)):
-        written = {}
-        for variant, write_line in (("dbt", _Logger.write_line), ("strata", write_line_if_kept(_Logger.write_line))):
-            logger_class = type(f"{variant}Logger", (_ProbeLogger, base), {"write_line": write_line})
-            stream = io.StringIO()
-            logger = logger_class(
-                LoggerConfig(
-                    name=f"strata_probe_{variant}", line_format=line_format, level=EventLevel.INFO, output_stream=stream
-                )
+        for level, kept in expected.items():
+            dbt_lines, dbt_formatted = written_lines(base, line_format, level, _Logger.write_line, messages)
+            strata_lines, strata_formatted = written_lines(
+                base, line_format, level, write_line_if_enabled(_Logger.write_line), messages
             )
-            for message in messages:
-                logger.write_line(message)
-            written[variant] = (stream.getvalue(), logger.formatted)
-            logging.getLogger(f"strata_probe_{variant}").handlers.clear()
-
-        dbt_lines, dbt_formatted = written["dbt"]
-        strata_lines, strata_formatted = written["strata"]
-        assert strata_lines == dbt_lines
-        assert [line for line in strata_lines.splitlines() if line] and "a debug note" not in strata_lines
-        assert "printed" in strata_lines and "a warning" in strata_lines
-        assert (dbt_formatted, strata_formatted) == (4, 3)
+            assert strata_lines == dbt_lines, (base.__name__, level)
+            assert [
+                text for text in ("a debug note", "an info note", "a warning", "printed") if text in strata_lines
+            ] == kept
+            assert (dbt_formatted, strata_formatted) == (len(messages), len(kept)), (base.__name__, level)
