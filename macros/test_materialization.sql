@@ -2,7 +2,7 @@
     tests/test.sql), with one change: the test's query runs without `auto_begin`. A data test only
     reads, yet dbt opened a transaction for it and rolled it back when the node released its
     connection: two statements and their events for each of the ~240 tests of a daily run, about
-    0.5 s of a one-day build (BENCHMARKS.md). The store-failures path still writes its table in a
+    0.5 s of a one-day build when measured (BENCHMARKS.md). The store-failures path still writes its table in a
     transaction. pytests/test_build.py compares this file with dbt's: a dbt upgrade that changes
     the original fails there until this copy follows it. -#}
 {%- materialization test, default -%}

@@ -49,21 +49,26 @@ CONSTRUCTOR_REFUSALS = (TypeError, ValueError, AttributeError)
 MARKER = "strata_cheap_events"
 
 
+def constructed_message(event, kwargs: dict):
+    """The event's message built by its class's constructor from dbt's keywords, or None where the
+    constructor refuses a value."""
+    fields = dict(kwargs)
+    for name in ("base_msg", "msg"):
+        if name in fields:
+            fields[name] = str(fields[name])
+    try:
+        return getattr(event.PROTO_TYPES_MODULE, type(event).__name__)(**fields)
+    except CONSTRUCTOR_REFUSALS:
+        return None
+
+
 def constructed_event_init(parse_dict_init):
     @functools.wraps(parse_dict_init)
     def init(self, *args, **kwargs) -> None:
-        if args:
-            # dbt's Formatting event takes its message positionally; ParseDict's path knows how.
+        # dbt's Formatting event takes its message positionally; ParseDict's path knows how.
+        message = None if args else constructed_message(self, kwargs)
+        if message is None:
             parse_dict_init(self, *args, **kwargs)
-            return
-        fields = dict(kwargs)
-        for name in ("base_msg", "msg"):
-            if name in fields:
-                fields[name] = str(fields[name])
-        try:
-            message = getattr(self.PROTO_TYPES_MODULE, type(self).__name__)(**fields)
-        except CONSTRUCTOR_REFUSALS:
-            parse_dict_init(self, **kwargs)
             return
         self.pb_msg = message
 

@@ -28,22 +28,13 @@ constructed_envelope = event_manager.msg_from_base_event
 report: dict = {"events": 0, "envelopes": 0, "refused": 0, "names": set(), "mismatches": []}
 
 
-def constructor_refuses(event, kwargs) -> bool:
-    fields = {name: str(value) if name in ("msg", "base_msg") else value for name, value in kwargs.items()}
-    try:
-        getattr(event.PROTO_TYPES_MODULE, type(event).__name__)(**fields)
-    except dbt_events.CONSTRUCTOR_REFUSALS:
-        return True
-    return False
-
-
 def checked_init(self, *args, **kwargs) -> None:
     constructed_init(self, *args, **kwargs)
     reference = object.__new__(type(self))
     parse_dict_init(reference, *args, **kwargs)
     report["events"] += 1
     report["names"].add(type(self).__name__)
-    if not args and constructor_refuses(self, kwargs):
+    if not args and dbt_events.constructed_message(self, kwargs) is None:
         report["refused"] += 1
     if self.pb_msg != reference.pb_msg:
         report["mismatches"].append(f"event {type(self).__name__}: {self.pb_msg} != {reference.pb_msg}")

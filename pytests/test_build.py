@@ -9,11 +9,15 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import dbt.include.global_project
+import duckdb
 import pytest
 
+from orchestration.dbt_invoke import invoke_dbt
 from pytests.conftest import copy_landing, query, run_strata
 
 pytestmark = pytest.mark.xdist_group("generated")
@@ -201,8 +205,6 @@ def test_reconciliation_test_fails_when_conformed_loses_a_row(built_home, tmp_pa
 def test_strata_test_materialization_is_dbts_own_but_for_the_transaction():
     """macros/test_materialization.sql copies dbt's; an upgraded dbt whose original differs must
     fail here until the copy follows it."""
-    import dbt.include.global_project
-
     original = (
         Path(dbt.include.global_project.__file__).parent / "macros" / "materializations" / "tests" / "test.sql"
     ).read_text()
@@ -214,12 +216,6 @@ def test_strata_test_materialization_is_dbts_own_but_for_the_transaction():
 
 
 def test_a_data_test_reads_outside_a_transaction_and_still_fails(built_home, tmp_path, monkeypatch):
-    import shutil
-
-    import duckdb
-
-    from orchestration.dbt_invoke import invoke_dbt
-
     home, _ = built_home
     copy_landing(home, tmp_path)
     shutil.copy(home / "warehouse.duckdb", tmp_path / "warehouse.duckdb")

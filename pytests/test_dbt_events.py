@@ -17,7 +17,7 @@ from dbt_common.events.logger import LineFormat, LoggerConfig, _JsonLogger, _Log
 from dbt_common.events.types import Note, PrintEvent
 
 from orchestration.dbt_events import write_line_if_enabled
-from orchestration.dbt_invoke import dbt_environment
+from orchestration.dbt_invoke import UNIT_TESTS_LEFT_TO_CI, dbt_environment
 from orchestration.settings import PROJECT_DIR
 from pytests.conftest import run_strata
 
@@ -47,7 +47,7 @@ def test_every_event_of_a_real_build_is_the_event_dbt_would_build(tmp_path):
     )
     assert generated.returncode == 0, generated.output
 
-    report = probe(tmp_path, "build", "--exclude-resource-type", "unit_test")
+    report = probe(tmp_path, "build", *UNIT_TESTS_LEFT_TO_CI)
 
     assert report["success"] is True
     assert report["mismatches"] == []
