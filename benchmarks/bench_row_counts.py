@@ -255,8 +255,8 @@ def split_against_merge(args, base: Path, workdir: Path, last_day: dt.date):
 def dagster_build(home: Path, profiles: Path, stock: bool) -> tuple[float, list[float], int]:
     """Materialize the whole build in process; (wall seconds, per-model metadata delays, models)."""
     from dagster import AssetExecutionContext, DagsterEventType, DagsterInstance, EventRecordsFilter, materialize
-    from dagster_dbt import DbtCliResource, dbt_assets
 
+    from orchestration.dagster_dbt_api import DbtCliResource, dbt_assets
     from orchestration.dbt_assets import asset_events_with_row_counts
     from orchestration.manifest import prepared_manifest_path
 

@@ -153,6 +153,10 @@ def import_jafgen_command(source_dir: Path, prefix: str | None) -> None:
 @click.option("--verbose", "-v", is_flag=True, help="Show dbt's own log lines (on stderr) besides the progress.")
 def build(start, end, full_refresh, select, verbose) -> None:
     """Land and build the window's assets through all four layers (a Dagster run in this process)."""
+    if select:
+        # dbt selection syntax needs dbt-core's selection engine in this process, which
+        # orchestration/dagster_dbt_api.py leaves out unless dagster-dbt was imported before it.
+        import dagster_dbt  # noqa: F401, TID251
     from orchestration.build import build as run_build
     from orchestration.build_summary import format_summary
     from orchestration.dbt_invoke import Window

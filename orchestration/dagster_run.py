@@ -13,10 +13,10 @@ from typing import TextIO
 
 from dagster import AssetKey, AssetSelection, DagsterInstance, DagsterRunStatus, RunsFilter, materialize
 from dagster._core.definitions.data_version import CODE_VERSION_TAG
-from dagster_dbt import build_dbt_asset_selection
 
 from orchestration.automation import WRITES_WAREHOUSE_TAG
 from orchestration.build import FULL_WINDOW_TAG
+from orchestration.dagster_dbt_api import build_dbt_asset_selection
 from orchestration.dagster_home import instance_for
 from orchestration.dbt_assets import BuildProgress, partitioned_keys, selects_window, static_keys, target_dir
 from orchestration.dbt_invoke import Window

@@ -39,10 +39,10 @@ from dagster import (
     ResourceParam,
     RetryRequested,
 )
-from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
-from dagster_dbt import asset_utils as dagster_dbt_asset_utils
 
 from orchestration.build import FULL_WINDOW_TAG, check_landing
+from orchestration.dagster_dbt_api import DbtCliInvocation, DbtCliResource, dbt_assets
+from orchestration.dagster_dbt_api import asset_utils as dagster_dbt_asset_utils
 from orchestration.dbt_invoke import UNIT_TESTS_LEFT_TO_CI, Window
 from orchestration.manifest import strata_dbt_project
 from orchestration.materialization_metadata import node_metadata

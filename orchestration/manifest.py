@@ -19,9 +19,9 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 
 from dagster._utils import run_with_concurrent_update_guard
-from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
+from orchestration.dagster_dbt_api import DbtCliResource, DbtProject
 from orchestration.dbt_invoke import dbt_executable
 from orchestration.settings import PROJECT_DIR
 

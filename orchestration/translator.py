@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dagster import AssetKey, PartitionsDefinition
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+from orchestration.dagster_dbt_api import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 LANDING_GROUP = "landing"
 ASSET_RESOURCE_TYPES = ("model", "seed", "snapshot")

@@ -138,8 +138,7 @@ def test_only_window_independent_nodes_are_unpartitioned(home):
 def test_a_manifest_being_prepared_is_never_read_half_written(tmp_path, monkeypatch):
     """dbt writes manifest.json in place; another process that finds it fresh (a second test
     worker, the UI) must read the old manifest or the whole new one, never a part."""
-    from dagster_dbt import DbtProject
-
+    from orchestration.dagster_dbt_api import DbtProject
     from orchestration.manifest import parse_project
 
     # A target path relative to the project, as Strata's own, from another working directory.
@@ -169,7 +168,7 @@ def test_a_manifest_being_prepared_is_never_read_half_written(tmp_path, monkeypa
 def test_a_dbt_command_starts_without_a_dbt_process_to_ask_the_version(monkeypatch):
     """dagster-dbt runs `dbt --version` before every command, a whole dbt start-up (about 1 s);
     Strata's dbt is the dbt-core installed beside it, whose version the resource reads instead."""
-    import dagster_dbt.core.resource
+    import dagster_dbt.core.resource  # noqa: TID251 - the module whose check_output is replaced
     from dbt.version import __version__ as installed_dbt
 
     from orchestration.manifest import strata_dbt_resource
