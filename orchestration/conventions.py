@@ -86,7 +86,7 @@ class Report:
             "coverage:",
             self.described.line("models with a description"),
             self.columns.line(f"columns documented ({', '.join(FULLY_DOCUMENTED_LAYERS)})"),
-            self.keyed.line("models with a primary-key test (or keyless)"),
+            self.keyed.line("models with a tested primary key (or keyless)"),
         ]
         if self.keyless:
             lines.append(f"  declared keyless (meta.keyless): {', '.join(sorted(self.keyless))}")
@@ -174,14 +174,31 @@ def column_name_problems(name: str, data_type: str | None) -> list[str]:
     return problems
 
 
-def key_columns(model_id: str, tests: Iterable[dict]) -> set[str]:
-    """Columns that carry both a unique and a not_null test."""
+def not_null_enforced_columns(model: dict) -> set[str]:
+    """Columns the warehouse keeps non-null: a not_null or primary_key constraint of an enforced
+    contract (dbt applies constraints only then)."""
+    if not (model["config"].get("contract") or {}).get("enforced"):
+        return set()
+    columns = {
+        column_name.lower()
+        for column_name, column in model["columns"].items()
+        for constraint in column.get("constraints") or []
+        if constraint.get("type") in ("not_null", "primary_key")
+    }
+    for constraint in model.get("constraints") or []:
+        if constraint.get("type") == "primary_key":
+            columns.update(column_name.lower() for column_name in constraint.get("columns") or [])
+    return columns
+
+
+def key_columns(model: dict, tests: Iterable[dict]) -> set[str]:
+    """Columns tested unique and either tested not_null or kept non-null by a constraint."""
     by_kind: dict[str, set[str]] = {"unique": set(), "not_null": set()}
     for test in tests:
         meta = test.get("test_metadata") or {}
-        if test.get("attached_node") == model_id and meta.get("name") in by_kind and test.get("column_name"):
+        if test.get("attached_node") == model["unique_id"] and meta.get("name") in by_kind and test.get("column_name"):
             by_kind[meta["name"]].add(test["column_name"].lower())
-    return by_kind["unique"] & by_kind["not_null"]
+    return by_kind["unique"] & (by_kind["not_null"] | not_null_enforced_columns(model))
 
 
 def check(manifest: dict, catalog: dict | None, layer_rules: dict[str, list[str]], project: str) -> Report:
@@ -210,12 +227,12 @@ def check(manifest: dict, catalog: dict | None, layer_rules: dict[str, list[str]
             report.keyless.append(name)
             report.keyed.add(True)
         else:
-            has_key = bool(key_columns(model["unique_id"], tests))
+            has_key = bool(key_columns(model, tests))
             report.keyed.add(has_key)
             if not has_key:
                 report.violations.append(
-                    f"{where}: model {name} has no primary-key test (unique and not_null on one column), "
-                    "nor meta.keyless saying why its grain has no key"
+                    f"{where}: model {name} has no primary key (a unique test and a not_null test or "
+                    "constraint on one column), nor meta.keyless saying why its grain has no key"
                 )
 
         declared = {column_name.lower(): column for column_name, column in model["columns"].items()}

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view', contract={'enforced': false}) }}
 
 {#- The session quarantine: sessions longer than session_max_minutes. They stay whole in
     cnf_sessions (a session is rebuilt from its events, so splitting it would only create

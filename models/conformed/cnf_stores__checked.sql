@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view', contract={'enforced': false}) }}
 
 {#- Every delivered store row, typed, with the first rule it breaks (null when none). -#}
 with
