@@ -298,6 +298,10 @@ def dagster_build(home: Path, profiles: Path, stock: bool) -> tuple[float, list[
 
 
 def main() -> None:
+    # The stock side is dagster-dbt as shipped, with dbt-core and its in-process adapter (what
+    # fetch_row_counts() queries); orchestration.dagster_dbt_api would otherwise load it without.
+    import dagster_dbt  # noqa: F401, TID251
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--orders-per-day", type=int, default=20000)

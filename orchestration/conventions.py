@@ -231,7 +231,7 @@ def check(manifest: dict, catalog: dict | None, layer_rules: dict[str, list[str]
             report.keyed.add(has_key)
             if not has_key:
                 report.violations.append(
-                    f"{where}: model {name} has no primary key (a unique test and a not_null test or "
+                    f"{where}: model {name} has no tested primary key (a unique test and a not_null test or "
                     "constraint on one column), nor meta.keyless saying why its grain has no key"
                 )
 

@@ -3,10 +3,10 @@
 dagster-dbt imports dbt-core when it can, and then evaluates even the default selection with
 dbt's selection engine: about 1 s of a `strata build` before it can start dbt (BENCHMARKS.md).
 The orchestrating process never runs dbt in itself: every dbt command is a `strata-dbt`
-subprocess, and Strata replaces the two things dagster-dbt would do with dbt-core in process
-(orchestration/manifest.py, StrataDbtCliResource). Without dbt-core, dagster-dbt uses its own
-definitions of dbt's node types and statuses (its mode for dbt Fusion, which is not a Python
-package) and reads the default selection, every node, from the manifest directly.
+subprocess, and StrataDbtCliResource (orchestration/manifest.py) skips dagster-dbt's in-process
+dbt adapter. Without dbt-core, dagster-dbt uses its own definitions of dbt's node types and
+statuses (its mode for dbt Fusion, which is not a Python package) and reads the default
+selection, every node, from the manifest directly.
 
 So dagster-dbt is imported here with dbt-core hidden from it, unless something already imported
 dagster-dbt or dbt-core into the process. What needs dbt-core's selection engine is dbt
@@ -43,7 +43,7 @@ from dagster_dbt import (  # noqa: E402, TID251
     DbtCliInvocation,
     DbtCliResource,
     DbtProject,
-    asset_utils,  # noqa: E402, TID251
+    asset_utils,
     build_dbt_asset_selection,
     dbt_assets,
 )

@@ -16,7 +16,7 @@ from dagster._core.definitions.data_version import CODE_VERSION_TAG
 
 from orchestration.automation import WRITES_WAREHOUSE_TAG
 from orchestration.build import FULL_WINDOW_TAG
-from orchestration.dagster_dbt_api import build_dbt_asset_selection
+from orchestration.dagster_dbt_api import DBT_PYTHON_VERSION, build_dbt_asset_selection
 from orchestration.dagster_home import instance_for
 from orchestration.dbt_assets import BuildProgress, partitioned_keys, selects_window, static_keys, target_dir
 from orchestration.dbt_invoke import Window
@@ -126,6 +126,12 @@ def materialize_window(
         # Only the selected models and their own checks: dagster-dbt's selection would also pick
         # the checks of unselected models whose tests touch a selected one (dbt's eager indirect
         # selection), such as the raw-to-conformed reconciliation for `--select raw`.
+        if DBT_PYTHON_VERSION is None:
+            raise ValueError(
+                f"--select {select}: dbt selection syntax needs dbt-core's selection engine, which this "
+                "process loaded dagster-dbt without (orchestration/dagster_dbt_api.py); import dagster_dbt "
+                "before any orchestration module, as `strata build --select` does"
+            )
         models = build_dbt_asset_selection([dbt_layers], dbt_select=select)
         selection = AssetSelection.assets(*models.resolve(defs.resolve_asset_graph()))
     else:

@@ -67,7 +67,8 @@ class StrataDbtCliResource(DbtCliResource):
     - The in-process dbt adapter (a second load of the profile, project and dbt-duckdb) serves only
       `fetch_row_counts()` and `fetch_column_metadata()`, which query the warehouse after each
       model. Strata takes row counts from dbt's own events (docs/row-counts.md) and calls neither;
-      without an adapter they would add no metadata.
+      without an adapter they would add no metadata. Skipping it also keeps dbt-core out of the
+      orchestrating process (orchestration/dagster_dbt_api.py), where it would fail anyway.
     - `dbt --version` in a subprocess (a whole dbt start-up) tells dagster-dbt which dbt it drives.
       The executable is always strata-dbt from this environment (`dbt_executable()`), which runs
       the dbt-core installed beside this Python, so the installed version is the answer.

@@ -1,8 +1,9 @@
 """Ending Strata's commands without the garbage collection of Python's interpreter teardown.
 
 At exit Python empties every module and garbage-collects what they held. After a build the
-orchestrating process holds about 470,000 objects (Dagster, dbt-core, SQLAlchemy, the manifest),
-and collecting them took 0.8 s of every `strata build`; a dbt process spent 0.25 s the same way
+orchestrating process held about 470,000 objects (Dagster, dbt-core, SQLAlchemy, the manifest),
+and collecting them took 0.8 s of every `strata build` when measured (before dbt-core left that
+process, orchestration/dagster_dbt_api.py); a dbt process spent 0.25 s the same way
 before the orchestrator saw it exit. Nothing in that collection matters to a process about to
 end: the operating system takes its memory back.
 

@@ -14,7 +14,7 @@ import pytest
 
 # First, as in the CLI and the UI: dagster-dbt without dbt-core (orchestration/dagster_dbt_api.py),
 # whatever a test module imports later.
-import orchestration.dagster_dbt_api  # noqa: F401, I001
+import orchestration.dagster_dbt_api  # noqa: F401
 from orchestration.settings import PROJECT_DIR
 
 BIN = Path(sys.executable).parent

@@ -116,7 +116,7 @@ def test_conventions_check_fails_an_undocumented_misnamed_keyless_model(project_
     out = result.stdout
     assert "models/modeled/orders_by_day.yml: model orders_by_day has no description" in out
     assert "modeled model orders_by_day must start with dim_ or fct_" in out
-    assert "model orders_by_day has no primary key" in out
+    assert "model orders_by_day has no tested primary key" in out
     assert "column orders_by_day.day has no description" in out
     assert "column orders_by_day.day (date): dates end in _date" in out
     assert "column orders_by_day.paid (boolean): booleans start with is_ or has_" in out

@@ -1,5 +1,5 @@
 """The not_null constraints that replace not_null tests in conformed, reference and modeled are
-enforced by the warehouse on every write (docs/checks.md, "Constraints")."""
+enforced by the warehouse on every write (docs/layers.md, "Typed columns and not-null constraints")."""
 
 from __future__ import annotations
 

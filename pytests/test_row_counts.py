@@ -31,6 +31,8 @@ select
     case when {{ phase }} = 2 and probe_id in (6, 7) then 'changed' else 'first' end as probe_label
 from range(1, 15) as ids (probe_id)
 where ({{ phase }} = 1 and probe_id <= 10) or ({{ phase }} = 2 and probe_id not in (8, 9, 10))
+{#- A fixture in the conformed folder, which enforces contracts; it declares no columns. #}
+{{ config(contract={'enforced': false}) }}
 """
 
 
