@@ -4,11 +4,8 @@ enforced by the warehouse on every write (docs/layers.md, "Typed columns and not
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import duckdb
-
-from pytests.conftest import run_strata
+from pytests.conftest import query, run_strata
 from pytests.test_checks import dbt
 
 
@@ -16,9 +13,8 @@ def window(start: str, end: str) -> str:
     return json.dumps({"window_start": start, "window_end": end})
 
 
-def table_rows(home: Path, relation: str) -> list[tuple]:
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
-        return connection.execute(f"select * from {relation} order by all").fetchall()
+def table_rows(home, relation: str) -> list[tuple]:
+    return query(home, f"select * from {relation} order by all")
 
 
 def test_a_null_in_a_constrained_column_fails_the_merge_and_leaves_the_tables_as_they_were(

@@ -1,4 +1,4 @@
-{{ config(materialized='view', contract={'enforced': false}) }}
+{{ config(materialized='view') }}
 
 {#- Every delivered customer row, typed, with the first rule it breaks (null when none). -#}
 with

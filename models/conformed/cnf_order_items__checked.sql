@@ -1,4 +1,4 @@
-{{ config(materialized='view', contract={'enforced': false}) }}
+{{ config(materialized='view') }}
 
 {#- Every delivered order item row, typed, with the first rule it breaks (null when none). An
     item whose order was quarantined (or never arrived) is quarantined as unknown_order. -#}

@@ -1,4 +1,4 @@
-{{ config(materialized='view', contract={'enforced': false}) }}
+{{ config(materialized='view') }}
 
 {#- Every delivered order row, typed and named the conformed way, with the first rule it breaks
     (null when it breaks none). cnf_orders and cnf_orders__rejects both read this one view, so a

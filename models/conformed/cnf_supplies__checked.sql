@@ -1,4 +1,4 @@
-{{ config(materialized='view', contract={'enforced': false}) }}
+{{ config(materialized='view') }}
 
 {#- Every delivered supply row, typed, with the first rule it breaks (null when none). A supply
     serves several products, so the key is the (supply, product) pair. -#}
