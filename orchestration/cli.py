@@ -269,9 +269,11 @@ def ci(state_dir: Path, project_dir: Path | None) -> None:
 
 def run() -> None:
     """The `strata` console script: the commands above, without Python's teardown at exit
-    (orchestration/process_exit.py)."""
+    (orchestration/process_exit.py), with the collector tuned for a batch process."""
+    from orchestration.garbage_collection import tune_for_batch_process
     from orchestration.process_exit import run_then_exit
 
+    tune_for_batch_process()
     run_then_exit(main)
 
 

@@ -14,7 +14,8 @@ identical manifests, so a setting that starts rendering a window var at parse ti
 tests instead of leaving a stale date in a later run. The patch is written against dbt-core 1.11
 (pinned).
 
-`install` also makes dbt's log events cheap (orchestration/dbt_events.py), a change of its own.
+`install` also makes dbt's log events cheap (orchestration/dbt_events.py), a change of its own;
+`main` tunes the garbage collector for a batch process (orchestration/garbage_collection.py).
 
 Plain `dbt` keeps working on the same project. Run without vars, it fingerprints what
 strata-dbt does when only the window differs, so the two share a saved parse (safe for the same
@@ -24,11 +25,13 @@ reason); run with window vars, it fingerprints them and re-parses as usual.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-from dbt.parser.manifest import ManifestLoader
-
-from orchestration import dbt_events
+from orchestration.garbage_collection import tune_for_batch_process
 from orchestration.process_exit import run_then_exit
+
+if TYPE_CHECKING:
+    from dbt.parser.manifest import ManifestLoader
 
 # Vars that only choose a run's data (its window and the landing batches it skips).
 WINDOW_VARS = frozenset({"window_start", "window_end", "excluded_batches"})
@@ -50,12 +53,18 @@ def _without_window_vars(build_manifest_state_check):
 
 
 def install() -> None:
+    # dbt is imported here, not at the top, so that main() tunes the collector before dbt's imports.
+    from dbt.parser.manifest import ManifestLoader
+
+    from orchestration import dbt_events
+
     dbt_events.install()
     if not getattr(ManifestLoader.build_manifest_state_check, "strata_window_vars_ignored", False):
         ManifestLoader.build_manifest_state_check = _without_window_vars(ManifestLoader.build_manifest_state_check)
 
 
 def main() -> None:
+    tune_for_batch_process()
     install()
     from dbt.cli.main import cli
 

@@ -232,11 +232,24 @@ def materialized_partitions(instance: DagsterInstance, key: AssetKey) -> set[str
     return {record.partition_key for record in records if record.partition_key}
 
 
-def test_three_daily_partitions_materialize_in_one_dbt_invocation_with_the_window_vars(home):
+def test_three_daily_partitions_materialize_in_one_dbt_invocation_with_the_window_vars(home, monkeypatch):
+    from dagster._core.definitions.partitions.subset.all import AllPartitionsSubset
+
     from orchestration.build import build
     from orchestration.dagster_home import instance_for
     from orchestration.dbt_invoke import Window
+    from orchestration.regression_checks import CHECK_NAME
 
+    # Listing every partition of an asset is a cost that grows by one partition a day; a window's
+    # run must not pay it (orchestration/regression_checks.py).
+    listed_all_partitions = []
+    list_all_partitions = AllPartitionsSubset.get_partition_keys
+
+    def counting(subset, *args, **kwargs):
+        listed_all_partitions.append(subset)
+        return list_all_partitions(subset, *args, **kwargs)
+
+    monkeypatch.setattr(AllPartitionsSubset, "get_partition_keys", counting)
     report = build(home, Window(START, START + dt.timedelta(days=3)))
 
     assert report.success, report.errors
@@ -254,10 +267,20 @@ def test_three_daily_partitions_materialize_in_one_dbt_invocation_with_the_windo
     assert run.dagster_run.status == DagsterRunStatus.SUCCESS
     checks = instance.fetch_run_status_changes(DagsterEventType.RUN_SUCCESS, limit=5).records
     assert len(checks) == 1
-    evaluations = instance.get_event_records(EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION))
+    evaluations = instance.get_event_records(EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION), limit=1000)
     assert evaluations and all(
         record.event_log_entry.dagster_event.event_specific_data.passed for record in evaluations
     )
+    # The build-history check of a daily model and of a static lookup, each judging this run's
+    # materialization.
+    regression_targets = {
+        evaluation.asset_key.to_user_string(): evaluation.target_materialization_data.run_id
+        for evaluation in (record.event_log_entry.dagster_event.event_specific_data for record in evaluations)
+        if evaluation.check_name == CHECK_NAME
+    }
+    run_id = run.dagster_run.run_id
+    assert regression_targets["modeled/fct_orders"] == regression_targets["reference/ref_calendar"] == run_id
+    assert listed_all_partitions == []
 
 
 def make_raw_orders_test_fail(home: Path, day: dt.date) -> None:
