@@ -156,7 +156,12 @@ select * from final
     a row of an already processed batch that failed for the reason is in the quarantine (it
     keeps recheck.column for this), any other row of such a batch passed when it was processed,
     and a batch not processed yet is checked by its own run. Without waiting_in every batch is
-    re-read (the checked view over all of raw: a cost growing with the history). -#}
+    re-read (the checked view over all of raw: a cost growing with the history).
+    Those batches are looked up before the model's statement and written into it as dates, not
+    left as a subquery: a filter of constants reaches the raw scan whatever the optimizer does
+    with joins, and no batch to re-read removes the branch. As a subquery its cost rested on the
+    join order DuckDB chose: 2.0.0 ran the semi-joins first, 2.0.1 joined every item of the
+    history to its order before them (0.2 s -> 2.9 s at 44,000 orders a day; BENCHMARKS.md). -#}
 {% macro strata_recheck_branch(recheck) -%}
     {%- set resolved -%}
         select {{ recheck.column }} from {{ recheck.resolved_by }}
@@ -165,12 +170,34 @@ select * from final
     {{ recheck.business_date_column }} >= {{ dbt.dateadd('day', -strata_lookback_days(), 'source_batch_date') }}
     and {{ recheck.column }} in ({{ resolved }})
     {%- if recheck.waiting_in %}
+    {%- set batches = strata_batches_awaiting(recheck, resolved) %}
+    {%- if batches %}
     and source_batch_date in (
-        select waiting.source_batch_date from {{ recheck.waiting_in }} as waiting
+        {%- for batch in batches %}
+        cast('{{ batch }}' as date){{ ',' if not loop.last else '' }}
+        {%- endfor %}
+    )
+    {%- else %}
+    and 1 = 0
+    {%- endif %}
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- Dates (YYYY-MM-DD) of the batches holding a row quarantined for recheck.reason that names a
+    row of `resolved` (a query of recheck.column values), oldest first. -#}
+{% macro strata_batches_awaiting(recheck, resolved) -%}
+    {%- if not execute -%}
+        {{- return([]) -}}
+    {%- endif -%}
+    {%- set query -%}
+        select distinct cast(waiting.source_batch_date as {{ dbt.type_string() }}) as batch_date
+        from {{ recheck.waiting_in }} as waiting
         where waiting.reject_reason = '{{ recheck.reason }}'
             and waiting.{{ recheck.column }} in ({{ resolved }})
-    )
-    {%- endif %}
+        order by batch_date
+    {%- endset -%}
+    {{- return(run_query(query).columns[0].values() | list) -}}
 {%- endmacro %}
 
 

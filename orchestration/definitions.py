@@ -31,7 +31,7 @@ def build_definitions(progress: BuildProgress | None = None) -> Definitions:
     retention_job, retention_schedule = build_retention_job()
     return Definitions(
         assets=[landing_assets, dbt_layers],
-        asset_checks=regression_checks,
+        asset_checks=[regression_checks],
         jobs=[daily_job, reference_job, retention_job],
         schedules=[build_daily_schedule(daily_job), retention_schedule],
         sensors=[build_landing_sensor(daily_job, partitions_def)],

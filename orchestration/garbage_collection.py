@@ -1,12 +1,12 @@
 """Python's cyclic garbage collector tuned for Strata's batch processes.
 
-`strata` (the orchestrator of a build) and `strata-dbt` (the dbt process it starts) each hold a
-large heap of long-lived objects: Dagster's definitions and event records, dbt's manifest,
-macros and compiled nodes. With Python's default thresholds a young-generation collection runs
-every 700 net allocations of container objects, and every few hundred of those the collector
-rescans the whole heap. A one-day build measured about 800 collections in the orchestrator and
-900 in dbt, ~0.7 s of CPU in each process, taken from the two cores DuckDB works on
-(BENCHMARKS.md, "Garbage collection in the batch processes").
+`strata` (every subcommand; in a build, the orchestrating process) and `strata-dbt` (the dbt
+process a build starts) each hold a large heap of long-lived objects: Dagster's definitions and
+event records, dbt's manifest, macros and compiled nodes. With Python's default thresholds a
+young-generation collection runs every 700 net allocations of container objects, and one in
+every hundred or more of those rescans the whole heap. A one-day build measured about 870
+collections in the orchestrator and 1,000 in dbt, 0.6-0.8 s of CPU in each process, taken from
+the two cores DuckDB works on (BENCHMARKS.md, "Garbage collection in the batch processes").
 
 Both processes live for one command, and reference counting frees nearly everything they drop:
 only objects in reference cycles wait for the collector. With a young-generation threshold of a

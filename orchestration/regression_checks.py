@@ -8,21 +8,16 @@ where there were some), the same flags `strata report` shows. It reads the SQLit
 never the warehouse, and never blocks: a slow model is worth a look, not a stopped pipeline.
 """
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
-    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetsDefinition,
-    AssetSpec,
     MetadataValue,
-    PartitionsDefinition,
-    PreviewWarning,
     multi_asset_check,
 )
 
@@ -32,10 +27,9 @@ from orchestration.observability.store import StoreError, default_store_path, lo
 CHECK_NAME = "build_history_regressions"
 
 
-def model_specs(manifest: Mapping[str, Any], dbt_assets: Sequence[AssetsDefinition]) -> list[AssetSpec]:
+def model_keys(manifest: Mapping[str, Any], dbt_assets: Sequence[AssetsDefinition]) -> list:
     models = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "model"}
-    specs = (spec for assets in dbt_assets for spec in assets.specs if spec.key.path[-1] in models)
-    return sorted(specs, key=lambda spec: str(spec.key))
+    return sorted((key for assets in dbt_assets for key in assets.keys if key.path[-1] in models), key=str)
 
 
 def flags_by_model() -> tuple[dict[str, list[Flag]], str | None]:
@@ -52,45 +46,18 @@ def flags_by_model() -> tuple[dict[str, list[Flag]], str | None]:
     return flags, None
 
 
-def build_regression_checks(
-    manifest: Mapping[str, Any], dbt_assets: Sequence[AssetsDefinition]
-) -> list[AssetChecksDefinition]:
-    """One check op for the daily-partitioned models and one for the unpartitioned ones.
-
-    Each op is partitioned like the models it checks. When a check result is recorded, Dagster
-    looks up the data version of the checked model over the partitions the op's run maps it to;
-    an unpartitioned op maps a partitioned model to all of them, so every run listed every
-    partition since the first landed batch (one more each day) for each of the 42 partitioned
-    models, about 0.2 s a run after two and a half years of history, and growing.
-    """
-    specs_by_partitions: dict[PartitionsDefinition | None, list[AssetSpec]] = {}
-    for spec in model_specs(manifest, dbt_assets):
-        specs_by_partitions.setdefault(spec.partitions_def, []).append(spec)
-    return [
-        regression_check_op(specs, partitions_def)
-        for partitions_def, specs in sorted(specs_by_partitions.items(), key=lambda item: item[0] is not None)
+def build_regression_checks(manifest: Mapping[str, Any], dbt_assets: Sequence[AssetsDefinition]):
+    specs = [
+        AssetCheckSpec(
+            CHECK_NAME,
+            asset=key,
+            blocking=False,
+            description="This model's latest run against its build history: runtime, rows inserted, zero rows.",
+        )
+        for key in model_keys(manifest, dbt_assets)
     ]
 
-
-def regression_check_op(models: Sequence[AssetSpec], partitions_def: PartitionsDefinition | None):
-    with warnings.catch_warnings():
-        # Partitioned check specs are a Dagster preview (1.13). pytests/test_orchestration.py
-        # requires these checks' results from a real run, so a change in a later 1.13 release fails
-        # the tests instead of passing unnoticed.
-        warnings.simplefilter("ignore", PreviewWarning)
-        specs = [
-            AssetCheckSpec(
-                CHECK_NAME,
-                asset=model.key,
-                blocking=False,
-                description="This model's latest run against its build history: runtime, rows inserted, zero rows.",
-                partitions_def=partitions_def,
-            )
-            for model in models
-        ]
-    name = "strata_build_history_regressions" + ("" if partitions_def is None else "_daily")
-
-    @multi_asset_check(specs=specs, can_subset=True, name=name)
+    @multi_asset_check(specs=specs, can_subset=True, name="strata_build_history_regressions")
     def build_history_regressions(context: AssetCheckExecutionContext):
         flags, missing = flags_by_model()
         for check_key in sorted(context.selected_asset_check_keys, key=str):
