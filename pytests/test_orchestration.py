@@ -26,7 +26,6 @@ from dagster import (
     DagsterEventType,
     DagsterInstance,
     DagsterRunStatus,
-    EventRecordsFilter,
     build_schedule_context,
     build_sensor_context,
 )
@@ -232,6 +231,15 @@ def materialized_partitions(instance: DagsterInstance, key: AssetKey) -> set[str
     return {record.partition_key for record in records if record.partition_key}
 
 
+def check_evaluations(instance: DagsterInstance) -> list:
+    """Every asset check evaluation of every run, oldest run first."""
+    return [
+        entry.dagster_event.event_specific_data
+        for run in reversed(instance.get_run_records())
+        for entry in instance.all_logs(run.dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+    ]
+
+
 def test_three_daily_partitions_materialize_in_one_dbt_invocation_with_the_window_vars(home):
     from orchestration.build import build
     from orchestration.dagster_home import instance_for
@@ -255,15 +263,13 @@ def test_three_daily_partitions_materialize_in_one_dbt_invocation_with_the_windo
     assert run.dagster_run.status == DagsterRunStatus.SUCCESS
     checks = instance.fetch_run_status_changes(DagsterEventType.RUN_SUCCESS, limit=5).records
     assert len(checks) == 1
-    evaluations = instance.get_event_records(EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION), limit=1000)
-    assert evaluations and all(
-        record.event_log_entry.dagster_event.event_specific_data.passed for record in evaluations
-    )
+    evaluations = check_evaluations(instance)
+    assert evaluations and all(evaluation.passed for evaluation in evaluations)
     # The build-history check of a daily model and of a static lookup, each judging this run's
     # materialization.
     regression_targets = {
         evaluation.asset_key.to_user_string(): evaluation.target_materialization_data.run_id
-        for evaluation in (record.event_log_entry.dagster_event.event_specific_data for record in evaluations)
+        for evaluation in evaluations
         if evaluation.check_name == CHECK_NAME
     }
     run_id = run.dagster_run.run_id
@@ -300,10 +306,7 @@ def test_a_failing_blocking_check_in_raw_stops_the_downstream_layers(home):
 
     assert not report.success
     instance = instance_for(home)
-    evaluations = [
-        record.event_log_entry.dagster_event.event_specific_data
-        for record in instance.get_event_records(EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION))
-    ]
+    evaluations = check_evaluations(instance)
     failed = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed}
     assert any(key == "raw/raw_orders" and name.startswith("matches_landing_manifest") for key, name in failed)
     assert all(e.passed or e.severity.value == "ERROR" for e in evaluations)
