@@ -157,6 +157,17 @@ def build(start, end, full_refresh, select, verbose) -> None:
         # dbt selection syntax needs dbt-core's selection engine in this process, which
         # orchestration/dagster_dbt_api.py leaves out unless dagster-dbt was imported before it.
         import dagster_dbt  # noqa: F401, TID251
+    from orchestration.dbt_standby import DbtStandby
+
+    # Started before the rest is loaded: dbt's imports run while this process loads Dagster.
+    dbt_standby = DbtStandby.start()
+    try:
+        _build(start, end, full_refresh, select, verbose)
+    finally:
+        dbt_standby.discard()
+
+
+def _build(start, end, full_refresh, select, verbose) -> None:
     from orchestration.build import build as run_build
     from orchestration.build_summary import format_summary
     from orchestration.dbt_invoke import Window

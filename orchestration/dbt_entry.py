@@ -15,7 +15,8 @@ tests instead of leaving a stale date in a later run. The patch is written again
 (pinned).
 
 `install` also makes dbt's log events cheap (orchestration/dbt_events.py), a change of its own;
-`main` tunes the garbage collector for a batch process (orchestration/garbage_collection.py).
+`main` tunes the garbage collector for a batch process (orchestration/garbage_collection.py);
+`strata-dbt --standby` imports dbt and then waits for its command (orchestration/dbt_standby.py).
 
 Plain `dbt` keeps working on the same project. Run without vars, it fingerprints what
 strata-dbt does when only the window differs, so the two share a saved parse (safe for the same
@@ -25,8 +26,10 @@ reason); run with window vars, it fingerprints them and re-parses as usual.
 from __future__ import annotations
 
 import functools
+import sys
 from typing import TYPE_CHECKING
 
+from orchestration.dbt_standby import STANDBY_FLAG, wait_for_command
 from orchestration.garbage_collection import tune_for_batch_process
 from orchestration.process_exit import run_then_exit
 
@@ -68,6 +71,8 @@ def main() -> None:
     install()
     from dbt.cli.main import cli
 
+    if sys.argv[1:] == [STANDBY_FLAG] and not wait_for_command():
+        run_then_exit(lambda: None)  # not needed after all: nothing to run
     run_then_exit(cli)
 
 
