@@ -14,7 +14,8 @@ identical manifests, so a setting that starts rendering a window var at parse ti
 tests instead of leaving a stale date in a later run. The patch is written against dbt-core 1.11
 (pinned).
 
-`install` also makes dbt's log events cheap (orchestration/dbt_events.py), a change of its own;
+`install` also makes dbt's log events cheap (orchestration/dbt_events.py) and keeps the type
+testers of its result tables (orchestration/dbt_result_tables.py), changes of their own;
 `main` tunes the garbage collector for a batch process (orchestration/garbage_collection.py);
 `strata-dbt --standby` imports dbt and then waits for its command (orchestration/dbt_standby.py).
 
@@ -59,9 +60,10 @@ def install() -> None:
     # dbt is imported here, not at the top, so that main() tunes the collector before dbt's imports.
     from dbt.parser.manifest import ManifestLoader
 
-    from orchestration import dbt_events
+    from orchestration import dbt_events, dbt_result_tables
 
     dbt_events.install()
+    dbt_result_tables.install()
     if not getattr(ManifestLoader.build_manifest_state_check, "strata_window_vars_ignored", False):
         ManifestLoader.build_manifest_state_check = _without_window_vars(ManifestLoader.build_manifest_state_check)
 
