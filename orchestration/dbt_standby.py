@@ -14,8 +14,8 @@ dagster_dbt.core.dbt_cli_invocation) with a stand-in whose Popen hands the first
 command to the standby and starts every other process as usual. Only a process that started a
 standby installs it; when dagster-dbt no longer has that name, the build runs as before and
 pytests/test_dbt_standby.py fails. A standby the build never used (a run without dbt, a build
-that failed before its dbt step) reads end-of-file and exits without running anything, also
-when the build process dies, since its end of the pipe closes with it.
+that failed before its dbt step) is killed when the build ends; if the build process dies first,
+the standby reads end-of-file on its stdin and exits without running anything.
 
 Both ends are in this module; the dbt end (`wait_for_command`) runs in strata-dbt, which must
 not import Dagster, so nothing here does at import time.
